@@ -1,0 +1,132 @@
+"""Everything that differs between the two backends, and nothing else.
+
+- :func:`parse_store_url` accepts ``sqlite:///path/to/market.db`` (parent folders are created),
+  ``sqlite://`` (in memory, one shared connection), ``postgresql://user@host:port/db``,
+  ``postgresql+psycopg2://...`` and ``postgres://...``; anything else is a ``ValueError``.
+- :func:`make_engine` opens SQLite in WAL mode (readers never block the writer, the writer never
+  blocks readers) with a 30 s busy timeout and ``synchronous=NORMAL`` (durable across a process
+  crash; the last commits may be lost on power failure), and PostgreSQL with a small
+  pre-pinged pool.
+- :func:`write_transaction` is the one way to write: SQLite starts ``BEGIN IMMEDIATE`` (takes
+  the database's single write lock up front, waiting up to the busy timeout, so two writers
+  queue instead of failing); PostgreSQL takes a transaction-scoped advisory lock named after what
+  is written (writers of the same symbol queue; different symbols write in parallel).
+  Commit on success, rollback on any exception.
+- :func:`bulk_insert` is ``psycopg2.extras.execute_values`` on PostgreSQL (multi-row
+  ``VALUES``, 1,000 rows per statement) and one ``executemany`` on SQLite.
+
+Reads on SQLite run outside any explicit transaction (the driver only opens one before DML),
+so a read is exactly one statement on both backends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+PG_PAGE_SIZE = 1000
+_EXAMPLES = "sqlite:///path/to/market.db or postgresql://user@host:5432/dbname"
+
+
+def parse_store_url(url: str | URL) -> URL:
+    """Parse and normalize a store URL (see the module docstring for what is accepted)."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        # the text may hold a password, so it is not echoed
+        raise ValueError(f"could not parse the store URL; expected {_EXAMPLES}") from None
+    name, _, driver = parsed.drivername.partition("+")
+    if name in ("postgresql", "postgres") and driver in ("", "psycopg2"):
+        return parsed.set(drivername="postgresql+psycopg2")
+    if name == "sqlite" and driver in ("", "pysqlite"):
+        return parsed.set(drivername="sqlite")
+    raise ValueError(
+        f"unsupported store URL scheme {parsed.drivername!r} in {mask_url(parsed)}; "
+        f"expected {_EXAMPLES}"
+    )
+
+
+def mask_url(url: URL) -> str:
+    """The URL as text with any password replaced by ``***``."""
+    return url.render_as_string(hide_password=True)
+
+
+def backend_name(engine_or_conn: Engine | Connection) -> str:
+    """``"sqlite"`` or ``"postgresql"``."""
+    return engine_or_conn.dialect.name
+
+
+def make_engine(url: URL) -> Engine:
+    """An engine for a URL from :func:`parse_store_url`, tuned per backend."""
+    if url.get_backend_name() == "postgresql":
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
+    database = url.database or ""
+    if database in ("", ":memory:"):
+        engine = sa.create_engine(
+            url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        # busy_timeout first: switching to WAL needs a lock another process may hold
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def advisory_lock_key(name: str) -> int:
+    """A stable signed 64-bit key for ``pg_advisory_xact_lock`` (same in every process)."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def write_transaction(engine: Engine, *, lock_name: str) -> Iterator[Connection]:
+    """One write transaction holding the lock for ``lock_name`` (see the module docstring)."""
+    with engine.begin() as conn:
+        if backend_name(conn) == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(advisory_lock_key(lock_name))))
+        yield conn
+
+
+def bulk_insert(
+    conn: Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple]
+) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order, driver-ready values) into ``table``."""
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    target = conn.dialect.identifier_preparer.format_table(table)
+    names = ", ".join(quote(c) for c in columns)
+    if backend_name(conn) == "postgresql":
+        import psycopg2
+        from psycopg2.extras import execute_values
+
+        sql = f"INSERT INTO {target} ({names}) VALUES %s"
+        with conn.connection.dbapi_connection.cursor() as cursor:
+            try:
+                execute_values(cursor, sql, rows, page_size=PG_PAGE_SIZE)
+            except psycopg2.IntegrityError as exc:  # the raw cursor bypasses SQLAlchemy's wrapping
+                raise sa.exc.IntegrityError(sql, None, exc) from exc
+    else:
+        marks = ", ".join("?" for _ in columns)
+        conn.exec_driver_sql(f"INSERT INTO {target} ({names}) VALUES ({marks})", list(rows))

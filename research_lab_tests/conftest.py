@@ -1,0 +1,77 @@
+"""Fixtures shared by every test layer.
+
+- ``shared_data``: the real daily bars in ``../shared/data`` (skips with a reason where that
+  folder is absent, fails under ``CI=true``).
+- ``pg_url``: a fresh, empty PostgreSQL database on the server at ``RESEARCH_LAB_TEST_PG_URL``
+  (default ``postgresql://postgres@127.0.0.1:5432/postgres``), dropped afterwards. Skips where
+  no server answers, fails under ``CI=true``.
+- ``store_url``: parametrized over both store backends (embedded SQLite and PostgreSQL), so a
+  test that takes it runs once per backend.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("RESEARCH_LAB_SHARED_DATA", ROOT.parent / "shared" / "data"))
+PG_ADMIN_URL = os.environ.get(
+    "RESEARCH_LAB_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _missing(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this must be available in CI)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "orcl-1995-2014.txt").exists():
+        _missing(f"real market data not found at {SHARED_DATA} (../shared/data)")
+    return SHARED_DATA
+
+
+def _pg_admin():
+    import psycopg2
+
+    try:
+        conn = psycopg2.connect(PG_ADMIN_URL, connect_timeout=3)
+    except Exception as exc:  # noqa: BLE001 - any failure means no server to test against
+        _missing(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    conn.autocommit = True
+    return conn
+
+
+def _with_database(url: str, dbname: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{dbname}"
+
+
+@pytest.fixture
+def pg_url():
+    """A new empty PostgreSQL database for one test; dropped afterwards."""
+    admin = _pg_admin()
+    dbname = f"rl_test_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{dbname}"')
+    try:
+        yield _with_database(PG_ADMIN_URL, dbname)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """Each store test runs against the embedded backend and against real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("pg_url")

@@ -1,0 +1,31 @@
+import subprocess
+import sys
+
+import dagster as dg
+
+
+def test_definitions_load_and_validate():
+    from research_lab.definitions import defs
+
+    repo = defs.get_repository_def()
+    assert repo.has_job("market_data_job")
+    assert {s.name for s in repo.schedule_defs} >= {"nightly_ingest_schedule"}
+    assert {s.name for s in repo.sensor_defs} >= {"market_data_sensor"}
+    graph = defs.resolve_asset_graph()
+    assert dg.AssetKey("market_data") in graph.get_all_asset_keys()
+    checks = {k.name for k in graph.asset_check_keys}
+    assert checks >= {"schema_ohlc", "missing_sessions", "stale_prices", "extreme_moves"}
+    dg.Definitions.validate_loadable(defs)
+
+
+HEAVY = ("torch", "stable_baselines3", "prophet", "mlflow", "backtrader", "quantstats",
+         "yfinance", "sklearn", "numba", "exchange_calendars", "optuna")
+
+
+def test_loading_definitions_imports_no_heavy_library():
+    code = (
+        "import sys, research_lab.definitions; "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"heavy modules imported at load: {out.stdout.strip()}"
