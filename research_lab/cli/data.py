@@ -20,6 +20,8 @@ def register(sub) -> None:
     ing.add_argument("--symbols", nargs="+", required=True, help="symbols (space or comma separated)")
     ing.add_argument("--start", type=iso_date, required=True, help="first session, YYYY-MM-DD")
     ing.add_argument("--end", type=iso_date, help="last session (default: last completed session)")
+    ing.add_argument("--only-missing", action="store_true",
+                     help="skip partitions the store already has")
     ing.set_defaults(func=cmd_ingest)
 
     sym = dsub.add_parser("symbols", help="list the symbols in the store")
@@ -52,11 +54,36 @@ def last_completed_session() -> date:
     return day
 
 
-def ingest(symbols: list[str], start: date, end: date) -> int:
-    """Materialize symbols × [start, end] on the current Dagster instance with a progress bar."""
+def _present(instance, symbol: str) -> set[date]:
+    """Sessions of ``symbol`` that both the store and the Dagster instance have."""
+    import dagster as dg
+
+    from research_lab.defs.partitions import split_market_key
+
+    store = _store()
+    try:
+        stored = set(store.sessions(symbol))
+    finally:
+        store.close()
+    materialized = {
+        day
+        for sym, day in map(
+            split_market_key, instance.get_materialized_partitions(dg.AssetKey("market_data"))
+        )
+        if sym == symbol
+    }
+    return stored & materialized
+
+
+def ingest(symbols: list[str], start: date, end: date, *, only_missing: bool = False) -> int:
+    """Materialize symbols × [start, end] on the current Dagster instance with a progress bar.
+
+    One run per symbol (per gap with ``only_missing``, which skips partitions the store has).
+    """
     import dagster as dg
     from tqdm import tqdm
 
+    from research_lab.core.marketdata.planning import missing_ranges, weekdays
     from research_lab.defs.marketdata.backfill import materialize_range
     from research_lab.defs.partitions import SESSION_START
 
@@ -64,10 +91,19 @@ def ingest(symbols: list[str], start: date, end: date) -> int:
         raise ValueError(f"--end {end} is before --start {start}")
     if start < date.fromisoformat(SESSION_START):
         raise ValueError(f"--start {start} is before the first session partition {SESSION_START}")
+    wanted = weekdays(start, end)
     failed = []
     with dg.DagsterInstance.get() as instance:
-        for symbol in tqdm(symbols, desc="ingest", unit="symbol", file=sys.stderr):
-            result = materialize_range(instance, [symbol], start, end, raise_on_error=False)
+        plan = [(s, start, end) for s in symbols]
+        if only_missing:
+            plan = [(s, a, b) for s in symbols for a, b in missing_ranges(wanted, _present(instance, s))]
+        if not plan:
+            print("nothing to ingest: every partition is already materialized", file=sys.stderr)
+            return 0
+        for symbol, first, last in tqdm(plan, desc="ingest", unit="run", file=sys.stderr):
+            result = materialize_range(
+                instance, [symbol], first, last, raise_on_error=False, log_level="WARNING"
+            )
             if not result.success:
                 failed.append(symbol)
                 errors = [
@@ -85,7 +121,7 @@ def ingest(symbols: list[str], start: date, end: date) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     end = args.end or last_completed_session()
-    return ingest(symbols_arg(args.symbols), args.start, end)
+    return ingest(symbols_arg(args.symbols), args.start, end, only_missing=args.only_missing)
 
 
 def cmd_symbols(args: argparse.Namespace) -> int:

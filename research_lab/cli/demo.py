@@ -18,7 +18,7 @@ def register(sub) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from research_lab.cli.data import ingest, last_completed_session
     from research_lab.core.marketdata.planning import last_weekday_on_or_before
-    from research_lab.core.settings import load_settings
+    from research_lab.core.settings import load_settings, mask_url
 
     settings = load_settings()
     years = settings.history_years if args.years is None else args.years
@@ -27,5 +27,5 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     end = last_completed_session()
     start = last_weekday_on_or_before(end - timedelta(days=int(365 * years)))
     print(f"demo: {', '.join(settings.universe)} from {start} to {end} "
-          f"({settings.source_kind} source, store {settings.resolved_store_url})")
-    return ingest(list(settings.universe), start, end)
+          f"({settings.source_kind} source, store {mask_url(settings.resolved_store_url)})")
+    return ingest(list(settings.universe), start, end, only_missing=True)

@@ -45,12 +45,19 @@ class LabSettings:
     history_years: int = 2
     gap_lookback_sessions: int = 260
     store_url: str | None = None
+    max_abs_log_return: float = 0.25
+    max_abs_log_return_by_symbol: tuple[tuple[str, float], ...] = (("^VIX", 0.7),)
+    stale_run: int = 5
     home: Path = field(default_factory=lambda: Path.home() / ".research_lab")
     config_path: Path | None = None
 
     @property
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite:///{self.home / 'market.db'}"
+
+    def extreme_move_limit(self, symbol: str) -> float:
+        """The |log return| above which a close-to-close move is flagged for ``symbol``."""
+        return dict(self.max_abs_log_return_by_symbol).get(symbol, self.max_abs_log_return)
 
     def source_options(self) -> dict[str, Any]:
         """Keyword options for ``sources.make_source(self.source_kind, **options)``."""
@@ -66,13 +73,20 @@ class LabSettings:
         return {"symbols": self.universe}
 
 
+def mask_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for logs and messages)."""
+    import re
+
+    return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", url)
+
+
 def _where(path: Path | None) -> str:
     return str(path) if path else "settings"
 
 
 def _from_mapping(data: Mapping[str, Any], path: Path | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    known = {"source", "universe", "calendar", "ingest", "store_url"}
+    known = {"source", "universe", "calendar", "ingest", "store_url", "quality"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise SettingsError(
@@ -100,6 +114,16 @@ def _from_mapping(data: Mapping[str, Any], path: Path | None) -> dict[str, Any]:
             out[key] = ingest[key]
     if data.get("store_url"):
         out["store_url"] = str(data["store_url"])
+    quality = data.get("quality") or {}
+    if "max_abs_log_return" in quality:
+        out["max_abs_log_return"] = quality["max_abs_log_return"]
+    if "stale_run" in quality:
+        out["stale_run"] = quality["stale_run"]
+    by_symbol = quality.get("max_abs_log_return_by_symbol") or {}
+    if not isinstance(by_symbol, Mapping):
+        raise SettingsError(f"{_where(path)}: quality.max_abs_log_return_by_symbol must map symbols to numbers")
+    if by_symbol:
+        out["max_abs_log_return_by_symbol"] = tuple((str(k).upper(), v) for k, v in by_symbol.items())
     return out
 
 
@@ -112,6 +136,14 @@ def _check(s: LabSettings, where: str) -> LabSettings:
         value = getattr(s, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise SettingsError(f"{where}: {name} must be a non-negative integer, got {value!r}")
+    limits = [("max_abs_log_return", s.max_abs_log_return)] + [
+        (f"max_abs_log_return_by_symbol[{k}]", v) for k, v in s.max_abs_log_return_by_symbol
+    ]
+    for name, value in limits:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise SettingsError(f"{where}: quality.{name} must be a positive number, got {value!r}")
+    if isinstance(s.stale_run, bool) or not isinstance(s.stale_run, int) or s.stale_run < 2:
+        raise SettingsError(f"{where}: quality.stale_run must be an integer >= 2, got {s.stale_run!r}")
     if not s.universe:
         raise SettingsError(f"{where}: universe is empty")
     return s

@@ -21,11 +21,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from research_lab.core.marketdata.schema import BarValidationError, validate_bars
+if TYPE_CHECKING:  # numpy/pandas load lazily: the Dagster definitions import this module
+    import pandas as pd
 
 ERROR = "ERROR"
 WARN = "WARN"
@@ -63,6 +62,8 @@ def _outcome(name: str, failing: list[tuple[date, str]]) -> CheckOutcome:
 
 
 def check_schema_ohlc(bars: pd.DataFrame) -> CheckOutcome:
+    from research_lab.core.marketdata.schema import BarValidationError, validate_bars
+
     try:
         validate_bars(bars, source="store")
     except BarValidationError as exc:
@@ -79,7 +80,7 @@ def check_missing_sessions(
     return _outcome("missing_sessions", failing)
 
 
-def _checked(bars: pd.DataFrame, sessions: set[date]) -> np.ndarray:
+def _checked(bars: pd.DataFrame, sessions: set[date]):
     return bars["session"].dt.date.isin(sessions).to_numpy()
 
 
@@ -87,6 +88,8 @@ def check_stale_prices(
     bars: pd.DataFrame, sessions: Sequence[date], stale_run: int = 5
 ) -> CheckOutcome:
     """Flags a checked session that ends a run of ``stale_run`` identical OHLC bars."""
+    import numpy as np
+
     if len(bars) < stale_run:
         return _outcome("stale_prices", [])
     ohlc = bars[["open", "high", "low", "close"]].to_numpy()
@@ -105,6 +108,8 @@ def check_stale_prices(
 def check_extreme_moves(
     bars: pd.DataFrame, sessions: Sequence[date], max_abs_log_return: float = 0.25
 ) -> CheckOutcome:
+    import numpy as np
+
     if len(bars) < 2:
         return _outcome("extreme_moves", [])
     close = bars["close"].to_numpy()

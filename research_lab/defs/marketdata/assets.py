@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from research_lab.core.quality.bar_checks import CHECKS, ERROR, CheckOutcome, run_bar_checks
+from research_lab.core.settings import load_settings
 from research_lab.defs.partitions import market_partitions, split_market_key
 from research_lab.defs.resources import CalendarResource, SourceResource, StoreResource
 
@@ -123,11 +124,18 @@ def market_data(
     )
     summaries = ingest_partitions(src, st, cal, requests)
 
+    settings = load_settings()
     outcomes = {}
     for symbol, days in requests.items():
         bars = st.read_bars(symbol, days[0] - timedelta(days=CHECK_CONTEXT_DAYS), days[-1])
         exchange_days = [d for d in cal.sessions(days[0], days[-1]) if d in set(days)]
-        outcomes[symbol] = run_bar_checks(bars, days, exchange_days)
+        outcomes[symbol] = run_bar_checks(
+            bars,
+            days,
+            exchange_days,
+            stale_run=settings.stale_run,
+            max_abs_log_return=settings.extreme_move_limit(symbol),
+        )
 
     version = summaries[0].data_version if len(summaries) == 1 else None
     return dg.MaterializeResult(

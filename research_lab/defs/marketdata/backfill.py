@@ -32,6 +32,7 @@ def materialize_range(
     end: date,
     resources: dict | None = None,
     raise_on_error: bool = True,
+    log_level: str = "INFO",
 ) -> dg.ExecuteInProcessResult:
     """One run over ``symbols`` × weekday partitions [start, end].
 
@@ -48,4 +49,5 @@ def materialize_range(
             RANGE_END_TAG: str(market_key(symbols[-1], end)),
         },
         raise_on_error=raise_on_error,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )

@@ -10,7 +10,6 @@ records what was requested, so nothing is requested twice.
 from datetime import date
 
 import dagster as dg
-import pandas as pd
 
 from research_lab.core.settings import load_settings
 from research_lab.defs.marketdata.jobs import market_data_job
@@ -19,8 +18,10 @@ from research_lab.defs.partitions import SESSION_START, symbol_partitions
 from research_lab.defs.resources import CalendarResource, SourceResource, StoreResource
 
 
-def _now() -> pd.Timestamp:
-    """The evaluation instant (a function so that tests can set the clock)."""
+def _now():
+    """The evaluation instant as a UTC ``pd.Timestamp`` (a function so tests can set the clock)."""
+    import pandas as pd
+
     return pd.Timestamp.now(tz="UTC")
 
 
