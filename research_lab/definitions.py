@@ -1,22 +1,20 @@
-"""The one Dagster entry point: every asset, check, job, schedule, sensor and resource.
+"""The one Dagster entry point: every domain's assets, checks, jobs, schedules, sensors, resources.
 
-Loading this module must stay fast (goal < 2 s, see benchmarks/definitions_import.py): nothing
-here computes, reads the environment or imports a heavy library; those happen when a run, a
-sensor tick or a schedule tick needs them.
+Each domain folder under ``defs/`` owns a ``definitions.py`` with its own ``defs``; this module
+only merges them. Loading it must stay fast (goal < 2 s, see benchmarks/definitions_import.py):
+nothing here computes, reads the environment or imports a heavy library; those happen when a run,
+a sensor tick or a schedule tick needs them.
 """
 
 import dagster as dg
 
-from research_lab.defs.marketdata.assets import market_data
-from research_lab.defs.marketdata.jobs import market_data_job
-from research_lab.defs.marketdata.schedules import nightly_ingest_schedule
-from research_lab.defs.marketdata.sensors import market_data_sensor
-from research_lab.defs.resources import default_resources
+from research_lab.defs.backtest.definitions import defs as backtest_defs
+from research_lab.defs.marketdata.definitions import defs as marketdata_defs
+from research_lab.defs.optimize.definitions import defs as optimize_defs
+from research_lab.defs.quality.definitions import defs as quality_defs
+from research_lab.defs.rl.definitions import defs as rl_defs
+from research_lab.defs.tracking.definitions import defs as tracking_defs
 
-defs = dg.Definitions(
-    assets=[market_data],
-    jobs=[market_data_job],
-    schedules=[nightly_ingest_schedule],
-    sensors=[market_data_sensor],
-    resources=default_resources(),
+defs = dg.Definitions.merge(
+    marketdata_defs, quality_defs, backtest_defs, tracking_defs, optimize_defs, rl_defs
 )

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from research_lab.cli import data, demo
+from research_lab.cli import backtest, data, demo, optimize, project, quality, rl, stack
+
+COMMANDS = (data, demo, backtest, project, quality, optimize, rl, stack)
 
 
 class UsageError(Exception):
@@ -23,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="research_lab: market data, backtests, studies and policies on Dagster.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (data, demo):
+    for module in COMMANDS:
         module.register(sub)
     return parser
 

@@ -1,0 +1,65 @@
+"""Backtesting: one strategy library, two engines that agree order for order.
+
+Quick start::
+
+    from research_lab.core.backtest import run_backtest, sweep
+
+    result = run_backtest(bars, "sma_cross", {"fast": 10, "slow": 30})   # engine="fast"
+    result.final_value, result.orders, result.trades, result.equity, result.summary()
+
+    ref = run_backtest(bars, "sma_cross", {"fast": 10, "slow": 30}, engine="backtrader")
+    # same orders (dates, sides, sizes, prices), same final value and cash
+
+    table = sweep(bars, "sma_cross", {"fast": range(5, 55, 5), "slow": range(20, 220, 20)})
+    table.sort_values("sharpe", ascending=False).head()
+
+``bars`` is one symbol's bar frame (:mod:`research_lab.core.marketdata.schema`).
+
+How the pieces fit
+    * :mod:`.params` reads the parameter spaces from ``config/strategies.yaml`` (bounds,
+      steps, defaults, constraints such as ``fast < slow``) and validates what a user passes.
+    * :mod:`.strategies` defines each strategy once, as a :class:`~.signals.Rule` over
+      indicator :mod:`.lines` (SMA, EMA, RSI, ...), computed bit-identically to backtrader's
+      indicators (:mod:`.indicators`).
+    * :mod:`.signals` turns a rule into a per-bar signal: +1 long, -1 short (or flat), 0 flat,
+      NaN "hold", computed from bars up to and including t (no look-ahead; tested).
+    * Engines act on the signal with backtrader's default broker semantics
+      (:mod:`.costs`): market orders at the next open, fixed or percent sizing, percentage or
+      futures-like commission, orders checked against cash.
+      ``"backtrader"`` (:mod:`.bt_engine`) runs backtrader itself; ``"fast"``
+      (:mod:`.fast_engine`) runs a numba loop (:mod:`.kernels`) ~1,000x faster, and sweeps
+      many parameter sets per compiled call.
+    * :class:`~.result.BacktestResult` is the same for both; :mod:`.fastmetrics` has the
+      sweep's Sharpe / return / drawdown.
+
+Importing this package is light: numba and backtrader load only when an engine runs.
+"""
+
+from __future__ import annotations
+
+from .api import ENGINES, run_backtest, sweep
+from .costs import BrokerConfig
+from .params import ParameterError, StrategySpace, get_space, load_spaces
+from .prices import Prices, prices_from_bars
+from .result import BacktestResult
+from .signals import Rule, strategy_signal, target_positions
+from .strategies import STRATEGIES, strategy_rule
+
+__all__ = [
+    "ENGINES",
+    "STRATEGIES",
+    "BacktestResult",
+    "BrokerConfig",
+    "ParameterError",
+    "Prices",
+    "Rule",
+    "StrategySpace",
+    "get_space",
+    "load_spaces",
+    "prices_from_bars",
+    "run_backtest",
+    "strategy_rule",
+    "strategy_signal",
+    "sweep",
+    "target_positions",
+]

@@ -1,0 +1,152 @@
+"""The backtrader engine: the same signal, run through backtrader's own broker.
+
+The strategy's signal (:mod:`.signals`) is computed once, attached to the bars as an extra
+line of a ``PandasDirectData`` feed (no price rounding; ~4x faster to load than
+``PandasData``), and a small ``bt.Strategy`` reads it bar by bar, sizing and sending market
+orders exactly as :func:`.kernels.simulate` does. Everything else (order checks against
+cash, fills at the next open, commission, futures margin and mark-to-market, account value)
+is backtrader's ``BackBroker`` with default settings, so this engine is the reference the
+fast engine is tested against, order by order.
+
+Whether the signal itself matches backtrader's indicators is tested separately
+(``test_indicators_match_backtrader``), and ``close_sma_cross`` is also checked against
+backtrader's own classic strategy (``SMA`` + ``CrossOver`` in ``next``) and the numbers
+published in backtrader's test suite.
+
+A run costs ~0.4 s per 5,000 bars; backtrader is imported only when this engine runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .costs import BrokerConfig
+from .lines import LineCache
+from .prices import Prices
+from .result import BacktestResult, make_result, orders_frame
+from .signals import Rule, rule_signal
+
+
+@functools.cache
+def _classes() -> tuple[type, type]:
+    import backtrader as bt
+
+    class SignalFeed(bt.feeds.PandasDirectData):
+        """Bars plus a ``signal`` line (column 7 after the index, open..openinterest)."""
+
+        lines = ("signal",)
+        params = (("signal", 7),)
+
+    class SignalStrategy(bt.Strategy):
+        """Holds the direction the ``signal`` line asks for; records fills and equity."""
+
+        params = (
+            ("fixed", True),
+            ("stake", 1.0),
+            ("fraction", 0.95),
+            ("stocklike", True),
+            ("margin", 1.0),
+            ("allow_short", False),
+        )
+
+        def __init__(self) -> None:
+            self.pending = False
+            self.fills: list[tuple[int, float, float, float]] = []
+            self.equity: list[float] = []
+            self.rejected = 0
+
+        def notify_order(self, order: Any) -> None:
+            # the execution bits of this notification: their price is the fill price itself
+            # (``order.executed.price`` is recomputed as an average, off by an ulp at times)
+            for bit in order.executed.iterpending():
+                self.fills.append((len(self.data) - 1, bit.size, bit.price, bit.comm))
+            if order.status == order.Margin:
+                self.rejected += 1
+            if not order.alive():
+                self.pending = False
+
+        def next(self) -> None:
+            self.equity.append(self.broker.getvalue())
+            if self.pending:  # no new order while one is pending
+                return
+            want = self.data.signal[0]
+            if math.isnan(want):
+                return
+            if want < 0.0 and not self.p.allow_short:
+                want = 0.0
+            pos = self.position.size
+            have = 1.0 if pos > 0 else (-1.0 if pos < 0 else 0.0)
+            if want == have:
+                return
+            if self.p.fixed:
+                units = self.p.stake
+            else:
+                px = self.data.close[0]
+                unit_cost = px if self.p.stocklike else self.p.margin
+                units = math.floor(self.broker.getvalue() * self.p.fraction / unit_cost)
+            size = want * units - pos
+            if size > 0:
+                self.buy(size=size)
+                self.pending = True
+            elif size < 0:
+                self.sell(size=-size)
+                self.pending = True
+
+    return SignalFeed, SignalStrategy
+
+
+def bars_frame(prices: Prices, signal: np.ndarray) -> pd.DataFrame:
+    """The feed's frame: index, open, high, low, close, volume, openinterest, signal."""
+    zeros = np.zeros(len(prices))
+    return pd.DataFrame(
+        {
+            "open": prices.open, "high": prices.high, "low": prices.low, "close": prices.close,
+            "volume": zeros, "openinterest": zeros, "signal": signal,
+        },
+        index=prices.sessions,
+    )
+
+
+def run_backtrader(
+    prices: Prices,
+    strategy: str,
+    params: Mapping[str, Any],
+    rule: Rule,
+    broker: BrokerConfig,
+    cache: LineCache | None = None,
+) -> BacktestResult:
+    """One backtest of ``rule`` through backtrader's Cerebro and BackBroker."""
+    import backtrader as bt
+
+    feed_cls, strategy_cls = _classes()
+    signal = rule_signal(cache or LineCache(prices), rule)
+    cerebro = bt.Cerebro(stdstats=False, maxcpus=1)
+    cerebro.adddata(feed_cls(dataname=bars_frame(prices, signal)))
+    cerebro.broker.setcash(broker.cash)
+    cerebro.broker.setcommission(
+        commission=broker.commission, margin=broker.margin, mult=broker.mult
+    )
+    cerebro.addstrategy(
+        strategy_cls,
+        fixed=broker.sizing == "fixed",
+        stake=float(broker.stake),
+        fraction=float(broker.percent) / 100.0,
+        stocklike=broker.stocklike,
+        margin=float(broker.margin) if broker.margin is not None else 1.0,
+        allow_short=broker.allow_short,
+    )
+    strat = cerebro.run()[0]
+    fills = np.array(strat.fills, dtype=np.float64).reshape(-1, 4)
+    return make_result(
+        strategy=strategy, params=dict(params), engine="backtrader", broker=broker.to_dict(),
+        sessions=prices.sessions, equity=np.array(strat.equity, dtype=np.float64),
+        final_cash=float(cerebro.broker.getcash()), final_position=float(strat.position.size),
+        orders=orders_frame(prices.sessions, fills[:, 0], fills[:, 1], fills[:, 2], fills[:, 3]),
+        rejected=strat.rejected,
+    )

@@ -1,0 +1,105 @@
+"""The fast engine: indicator lines + signal rule + compiled fill loop (:mod:`.kernels`).
+
+One backtest (:func:`run_fast`) computes the rule's lines (:mod:`.lines`), turns them into a
+signal, and runs :func:`.kernels.simulate`, which records the equity curve and the fills.
+
+A sweep (:func:`sweep_fast`) evaluates many parameter combinations of one strategy over one
+price series in a single compiled call: every distinct line is computed once and stacked into
+a matrix, each combination is three row numbers into it, and
+:func:`.kernels.sweep_kernel` returns per combination the final value and cash, Sharpe, max
+drawdown and the number of fills and rejected orders. On ORCL (5,036 bars) a 100-combination
+SMA sweep takes a few milliseconds (``benchmarks/backtest_speed.py``).
+
+The first call in a fresh environment compiles the kernels (a few seconds); ``cache=True``
+keeps the machine code in ``__pycache__`` for later processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .costs import BrokerConfig
+from .fastmetrics import PERIODS_PER_YEAR
+from .lines import LineCache
+from .prices import Prices
+from .result import BacktestResult, make_result, orders_frame
+from .signals import Rule, rule_signal
+from .strategies import rule_for
+
+SWEEP_COLUMNS = (
+    "final_value", "final_cash", "total_return", "sharpe", "max_drawdown", "fills", "rejected"
+)
+_KERNEL_COLUMNS = 6  # final value, final cash, Sharpe, max drawdown, fills, rejected
+
+
+def run_fast(
+    prices: Prices,
+    strategy: str,
+    params: Mapping[str, Any],
+    rule: Rule,
+    broker: BrokerConfig,
+    cache: LineCache | None = None,
+) -> BacktestResult:
+    """One backtest of ``rule`` (already built from resolved ``params``)."""
+    from .kernels import simulate
+
+    cache = cache or LineCache(prices)
+    signal = rule_signal(cache, rule)
+    n = len(prices)
+    equity = np.empty(n)
+    fill_bar = np.empty(n, dtype=np.int64)
+    fill_size = np.empty(n)
+    fill_price = np.empty(n)
+    fill_comm = np.empty(n)
+    cash, fills, rejected, _, _, _ = simulate(
+        prices.open, prices.close, signal, *broker.kernel_args(),
+        equity, fill_bar, fill_size, fill_price, fill_comm,
+    )
+    orders = orders_frame(
+        prices.sessions, fill_bar[:fills], fill_size[:fills], fill_price[:fills],
+        fill_comm[:fills],
+    )
+    return make_result(
+        strategy=strategy, params=dict(params), engine="fast", broker=broker.to_dict(),
+        sessions=prices.sessions, equity=equity, final_cash=cash,
+        final_position=float(fill_size[:fills].sum()), orders=orders, rejected=rejected,
+    )
+
+
+def sweep_fast(
+    prices: Prices,
+    strategy: str,
+    combos: Sequence[Mapping[str, Any]],
+    broker: BrokerConfig,
+    periods: int = PERIODS_PER_YEAR,
+) -> pd.DataFrame:
+    """Per-combination results of ``strategy`` over ``combos`` (resolved parameter dicts)."""
+    from .kernels import sweep_kernel
+
+    rules = [rule_for(strategy, c) for c in combos]
+    if not rules:
+        return pd.DataFrame(columns=list(SWEEP_COLUMNS))
+    kinds = {r.kind for r in rules}
+    if len(kinds) != 1:  # a strategy's rule kind never depends on its parameters
+        raise ValueError(f"{strategy}: combinations mix rule kinds {sorted(kinds)}")
+    matrix, rows = LineCache(prices).stack([line for r in rules for line in r.lines])
+    index = np.array([[rows[line] for line in r.lines] for r in rules], dtype=np.int64)
+    out = np.empty((len(rules), _KERNEL_COLUMNS))
+    sweep_kernel(
+        prices.open, prices.close, matrix, rules[0].kind,
+        np.ascontiguousarray(index[:, 0]), np.ascontiguousarray(index[:, 1]),
+        np.ascontiguousarray(index[:, 2]), *broker.kernel_args(), float(periods), out,
+    )
+    columns: dict[str, Any] = {name: [c[name] for c in combos] for name in combos[0]}
+    columns["final_value"] = out[:, 0]
+    columns["final_cash"] = out[:, 1]
+    columns["total_return"] = out[:, 0] / broker.cash - 1.0
+    columns["sharpe"] = out[:, 2]
+    columns["max_drawdown"] = out[:, 3]
+    columns["fills"] = out[:, 4].astype(np.int64)
+    columns["rejected"] = out[:, 5].astype(np.int64)
+    return pd.DataFrame(columns)
