@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -12,7 +13,7 @@ from . import fastmetrics
 from .fastmetrics import PERIODS_PER_YEAR
 from .params import ParameterError, get_space
 from .prices import Prices, prices_from_bars
-from .result import BacktestResult
+from .result import SWEEP_COLUMNS, BacktestResult
 from .strategies import rule_for, strategy_rule
 
 ENGINES = ("fast", "backtrader")
@@ -86,8 +87,14 @@ def sweep(
     if param_grid is None:
         param_grid = {p.name: p.values() for p in space.params}
     combos = space.grid(param_grid, constraints=constraints)
+    valid = [f.name for f in dataclasses.fields(BrokerConfig)]
+    unknown = sorted(set(broker) - set(valid))
+    if unknown:
+        raise ParameterError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
     config = BrokerConfig(**broker)
     prices = prices_from_bars(bars)
+    if not combos:
+        return pd.DataFrame(columns=[*space.names, *SWEEP_COLUMNS])
     if engine == "fast":
         from .fast_engine import sweep_fast
 

@@ -26,13 +26,10 @@ from .costs import BrokerConfig
 from .fastmetrics import PERIODS_PER_YEAR
 from .lines import LineCache
 from .prices import Prices
-from .result import BacktestResult, make_result, orders_frame
+from .result import SWEEP_COLUMNS, BacktestResult, make_result, orders_frame
 from .signals import Rule, rule_signal
 from .strategies import rule_for
 
-SWEEP_COLUMNS = (
-    "final_value", "final_cash", "total_return", "sharpe", "max_drawdown", "fills", "rejected"
-)
 _KERNEL_COLUMNS = 6  # final value, final cash, Sharpe, max drawdown, fills, rejected
 
 

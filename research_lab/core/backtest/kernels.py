@@ -181,6 +181,8 @@ def simulate(
                         opened = 0.0
                         rejected += 1
                     else:
+                        # (backtrader also re-bases contracts already held when a futures
+                        # position grows; positions here only open, close or reverse)
                         adjbase = p
                         cash = c
                         comm += oc
@@ -208,9 +210,8 @@ def simulate(
         s2 += r * r
         if value > peak:
             peak = value
-        ratio = value / peak
-        if ratio < min_ratio:
-            min_ratio = ratio
+        elif value < peak * min_ratio:  # a new deepest drawdown (divides only then)
+            min_ratio = value / peak
         prev = value
         s = signal[t]
         if not math.isnan(s):

@@ -3,7 +3,7 @@
 A strategy does not compute arrays itself: it names the lines its rule compares, e.g.
 ``sma("close", 10)`` and ``sma("close", 30)``. A :class:`LineCache` computes each distinct
 line once per :class:`~.prices.Prices`, so a 100-combination SMA sweep over
-fast 5..50 x slow 20..200 computes 20 SMAs, not 200, and every combination reads rows of one
+fast 5..50 x slow 20..200 computes 18 SMAs, not 200, and every combination reads rows of one
 stacked matrix (:meth:`LineCache.stack`).
 
 Lines are causal: the value at bar t uses bars 0..t only (tested for every strategy by

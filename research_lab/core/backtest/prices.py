@@ -65,7 +65,10 @@ def prices_from_bars(bars: pd.DataFrame | Prices) -> Prices:
     symbols = bars["symbol"].unique() if "symbol" in bars.columns else np.array(["?"])
     if len(symbols) != 1:
         raise ParameterError(f"bars: one symbol per backtest, got {sorted(map(str, symbols))}")
-    sessions = pd.DatetimeIndex(pd.to_datetime(bars["session"]), name="session")
+    session = bars["session"]
+    if not pd.api.types.is_datetime64_any_dtype(session):
+        session = pd.to_datetime(session)
+    sessions = pd.DatetimeIndex(session, name="session")
     if not sessions.is_monotonic_increasing or sessions.has_duplicates:
         raise ParameterError("bars: sessions must be strictly increasing")
     arrays = []

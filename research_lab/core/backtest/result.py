@@ -34,6 +34,9 @@ import pandas as pd
 from . import fastmetrics
 
 ORDER_COLUMNS = ("date", "side", "size", "price", "commission")
+SWEEP_COLUMNS = (  # after the parameters, in a sweep's table
+    "final_value", "final_cash", "total_return", "sharpe", "max_drawdown", "fills", "rejected"
+)
 TRADE_COLUMNS = (
     "side", "size", "entry_date", "exit_date", "entry_price", "exit_price",
     "pnl_gross", "commission", "pnl", "return", "bars",
@@ -66,39 +69,43 @@ def trades_from_orders(
     margin: float | None = None,
 ) -> pd.DataFrame:
     """Closed round trips from the fills (positions never grow in place here)."""
-    where = {d: i for i, d in enumerate(sessions)}
-    rows: list[dict[str, Any]] = []
+    dates = pd.DatetimeIndex(orders["date"])
+    bars = sessions.get_indexer(dates)
+    signed = np.where(orders["side"].to_numpy() == "buy", 1.0, -1.0) * orders["size"].to_numpy()
+    prices = orders["price"].to_numpy(dtype=np.float64)
+    comms = orders["commission"].to_numpy(dtype=np.float64)
+    rows: list[tuple[Any, ...]] = []
     pos = 0.0
     entry: dict[str, Any] = {}
-    for o in orders.itertuples(index=False):
-        signed = o.size if o.side == "buy" else -o.size
-        remaining, comm_left = signed, o.commission
-        if pos != 0.0 and (signed > 0) != (pos > 0):  # closes (part of) the open trade
-            closing = -pos if abs(signed) >= abs(pos) else signed
-            comm = o.commission * abs(closing) / abs(signed)
+    for k in range(len(signed)):
+        size_k, price, comm_k = float(signed[k]), float(prices[k]), float(comms[k])
+        remaining, comm_left = size_k, comm_k
+        if pos != 0.0 and (size_k > 0) != (pos > 0):  # closes (part of) the open trade
+            closing = -pos if abs(size_k) >= abs(pos) else size_k
             size = abs(closing)
-            gross = size * (o.price - entry["price"]) * mult * (1.0 if pos > 0 else -1.0)
+            comm = comm_k * size / abs(size_k)
+            direction = 1.0 if pos > 0 else -1.0
+            gross = size * (price - entry["price"]) * mult * direction
             total_comm = entry["comm"] * size / entry["size"] + comm
             capital = size * (entry["price"] * mult if margin is None else margin)
             pnl = gross - total_comm
-            rows.append({
-                "side": "long" if pos > 0 else "short", "size": size,
-                "entry_date": entry["date"], "exit_date": o.date,
-                "entry_price": entry["price"], "exit_price": o.price,
-                "pnl_gross": gross, "commission": total_comm, "pnl": pnl,
-                "return": pnl / capital, "bars": where[o.date] - where[entry["date"]],
-            })
+            rows.append((
+                "long" if pos > 0 else "short", size, entry["k"], k, entry["price"], price,
+                gross, total_comm, pnl, pnl / capital, int(bars[k] - bars[entry["k"]]),
+            ))
             pos += closing
-            remaining, comm_left = signed - closing, o.commission - comm
+            remaining, comm_left = size_k - closing, comm_k - comm
             if pos != 0.0:  # partly closed: the rest keeps its share of the entry commission
                 entry["comm"] -= entry["comm"] * size / entry["size"]
                 entry["size"] -= size
         if remaining != 0.0:
             if pos == 0.0:
-                entry = {"date": o.date, "price": o.price, "size": abs(remaining),
-                         "comm": comm_left}
+                entry = {"k": k, "price": price, "size": abs(remaining), "comm": comm_left}
             pos += remaining
-    return pd.DataFrame(rows, columns=list(TRADE_COLUMNS))
+    frame = pd.DataFrame(rows, columns=list(TRADE_COLUMNS))
+    for col in ("entry_date", "exit_date"):  # order positions -> dates, vectorized
+        frame[col] = dates[frame[col].to_numpy(dtype=np.int64)]
+    return frame
 
 
 def _plain(value: Any) -> Any:

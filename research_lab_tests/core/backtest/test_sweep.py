@@ -1,0 +1,94 @@
+"""The sweep: many parameter sets per compiled call, equal to one backtest per set."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from research_lab.core.backtest import ParameterError, fastmetrics, run_backtest, sweep
+
+GRIDS = {
+    "sma_cross": {"fast": [5, 10, 20], "slow": [20, 30, 60]},
+    "rsi_reversion": {"period": [7, 14], "lower": [25, 35], "upper": [60, 75]},
+    "donchian_breakout": {"period": [20, 55], "exit_period": [10, 20]},
+    "macd": {"cross": ["signal", "zero"], "signal": [5, 9]},
+}
+BROKER = dict(sizing="percent", percent=80, commission=0.001, allow_short=True)
+
+
+@pytest.mark.parametrize("strategy", sorted(GRIDS))
+def test_sweep_equals_one_backtest_per_combination(synthetic_bars, strategy):
+    table = sweep(synthetic_bars, strategy, GRIDS[strategy], **BROKER)
+    assert len(table) >= 4
+    for row in table.to_dict(orient="records"):
+        params = {k: row[k] for k in GRIDS[strategy]}
+        r = run_backtest(synthetic_bars, strategy, params, **BROKER)
+        assert row["final_value"] == r.final_value
+        assert row["final_cash"] == r.final_cash
+        assert row["fills"] == len(r.orders) and row["rejected"] == r.rejected_orders
+        s = r.summary()
+        assert row["total_return"] == pytest.approx(s["total_return"], rel=1e-12)
+        assert row["sharpe"] == pytest.approx(s["sharpe"], rel=1e-9)
+        assert row["max_drawdown"] == pytest.approx(s["max_drawdown"], rel=1e-12)
+    assert table["final_value"].nunique() > 1
+
+
+def test_sweep_drops_constraint_violations_unless_asked(synthetic_bars):
+    grid = {"fast": range(5, 55, 5), "slow": range(20, 220, 20)}
+    table = sweep(synthetic_bars, "sma_cross", grid)
+    assert len(table) == 90 and (table["fast"] < table["slow"]).all()
+    assert len(sweep(synthetic_bars, "sma_cross", grid, constraints=False)) == 100
+    empty = sweep(synthetic_bars, "sma_cross", {"fast": [50], "slow": [20]})
+    assert empty.empty and list(empty.columns) == list(table.columns)
+    assert list(table.columns) == [
+        "fast", "slow", "final_value", "final_cash", "total_return", "sharpe",
+        "max_drawdown", "fills", "rejected",
+    ]
+
+
+def test_sweep_default_grid_is_the_whole_space(synthetic_bars):
+    table = sweep(synthetic_bars.iloc[:300], "close_sma_cross")
+    assert table["period"].tolist() == list(range(2, 251))
+    flat = table[table["fills"] == 0]
+    assert (flat["final_value"] == 10_000.0).all() and flat["sharpe"].isna().all()
+
+
+def test_sweep_through_backtrader_gives_the_same_table(synthetic_bars):
+    grid = {"fast": [5, 10], "slow": [30]}
+    fast = sweep(synthetic_bars, "sma_cross", grid, **BROKER)
+    ref = sweep(synthetic_bars, "sma_cross", grid, engine="backtrader", **BROKER)
+    assert list(ref.columns) == list(fast.columns)
+    np.testing.assert_allclose(ref.drop(columns=["fast", "slow"]).to_numpy(dtype=float),
+                               fast.drop(columns=["fast", "slow"]).to_numpy(dtype=float),
+                               rtol=1e-9)
+
+
+def test_sweep_rejects_bad_values(synthetic_bars):
+    with pytest.raises(ParameterError, match="slow=1000 is invalid"):
+        sweep(synthetic_bars, "sma_cross", {"slow": [30, 1000]})
+    with pytest.raises(ParameterError, match="sizing='kelly'"):
+        sweep(synthetic_bars, "sma_cross", {"slow": [30]}, sizing="kelly")
+    with pytest.raises(ParameterError, match="unknown setting.*comission; valid: cash, sizing"):
+        sweep(synthetic_bars, "sma_cross", {"slow": [30]}, comission=0.001)
+
+
+def test_kernel_sharpe_matches_numpy_on_a_long_series(dataset):
+    bars = dataset("ORCL", full=True)
+    table = sweep(bars, "ema_cross", {"fast": [5, 12], "slow": [26, 100]})
+    for row in table.to_dict(orient="records"):
+        r = run_backtest(bars, "ema_cross", {"fast": row["fast"], "slow": row["slow"]})
+        assert row["sharpe"] == pytest.approx(
+            fastmetrics.sharpe(r.returns.to_numpy()), rel=1e-9
+        )
+
+
+def test_importing_the_package_loads_neither_numba_nor_backtrader():
+    code = (
+        "import sys, research_lab.core.backtest as b; "
+        "print(sorted(m for m in ('numba', 'backtrader', 'yaml') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
