@@ -56,6 +56,7 @@ def scenario(name, pg, symbols, start, end):
     from research_lab.core.marketdata.planning import weekdays
     from research_lab.defs.marketdata.backfill import add_symbols, materialize_range
 
+    os.environ["RESEARCH_LAB_UNIVERSE"] = ",".join(symbols)
     with environment(pg) as instance:
         add_symbols(instance, symbols)
         t0 = time.perf_counter()

@@ -1,5 +1,318 @@
-"""`research-lab backtest` (filled in by its issue)."""
+"""``research-lab backtest``: one strategy on one or more symbols, with the full report.
+
+Everything the user typed is checked before any backtest runs (strategy, parameters and their
+bounds, broker settings, dates, files, output folders); a problem exits with code 2 and one
+line naming it and the valid choices, and nothing is written. Then, per symbol: load the bars,
+build the :class:`~research_lab.core.backtest.report.BacktestReport` (metrics, regimes,
+benchmark), and only once every report exists, write the outputs.
+
+Where the bars come from
+    ``--symbols``: the market-data store when it holds the symbol, otherwise the configured
+    source (synthetic by default). The benchmark ``^GSPC`` and the volatility index ``^VIX``
+    come from the store when it covers the backtest's sessions, else from the source
+    (:mod:`research_lab.core.backtest.market_context`).
+    ``--csv FILE``: a Yahoo or generic OHLCV file (the csv source's reader; the symbol is the
+    file name, ``orcl-1995-2014.txt`` -> ``ORCL``). No index data unless ``--benchmark-csv`` /
+    ``--vix-csv`` are given: benchmark metrics are then NaN and the regimes use the
+    realized-volatility stand-in on the symbol's own close; the report's notes say so.
+
+What is written
+    ``--json OUT``: for one symbol, the report document (``result.json``'s content); for
+    several, one JSON object keyed by symbol. ``--out DIR``: ``DIR/<SYMBOL>/`` with
+    ``result.json``, ``equity.png``, ``trades.csv`` and ``tearsheet.html`` (unless
+    ``--no-tearsheet``), each folder written atomically. A short summary goes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from research_lab.cli.common import iso_date, symbols_arg
+
+ENGINES = ("fast", "backtrader")  # research_lab.core.backtest.ENGINES (not imported: pandas)
+EXAMPLES = """examples:
+  research-lab backtest --strategy sma_cross --symbols ACME GLOBEX --param fast=10 --param slow=50
+  research-lab backtest --strategy close_sma_cross --csv ../shared/data/orcl-1995-2014.txt \\
+      --engine backtrader --json orcl.json --out runs/
+  research-lab backtest --strategy macd --symbols ACME --percent 95 --commission 0.001 --out runs/
+  research-lab backtest --strategy donchian_breakout --symbols ACME --cash 50000 \
+      --commission 2 --mult 5 --margin 1000 --allow-short      # futures-like
+"""
 
 
 def register(sub) -> None:
-    """Add this command's parser to `sub`; a stub until the command lands."""
+    p = sub.add_parser(
+        "backtest",
+        help="backtest a strategy on stored, sourced or CSV bars (metrics, regimes, tearsheet)",
+        description="Backtest one strategy on one or more symbols and report 50 metrics, a "
+        "regime table and the benchmark comparison.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--strategy", required=True, metavar="NAME",
+                   help="strategy of config/strategies.yaml (e.g. sma_cross, macd)")
+    data = p.add_mutually_exclusive_group(required=True)
+    data.add_argument("--symbols", nargs="+", metavar="S",
+                      help="symbols from the store, else the configured source")
+    data.add_argument("--csv", metavar="FILE", type=Path, help="a Yahoo or generic OHLCV CSV file")
+    p.add_argument("--benchmark-csv", metavar="FILE", type=Path,
+                   help="benchmark index bars (CSV) instead of ^GSPC from the store/source")
+    p.add_argument("--vix-csv", metavar="FILE", type=Path,
+                   help="volatility index bars (CSV) instead of ^VIX from the store/source")
+    p.add_argument("--start", type=iso_date, help="first session, YYYY-MM-DD")
+    p.add_argument("--end", type=iso_date, help="last session, YYYY-MM-DD")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="strategy parameter (repeatable); unset ones use their defaults")
+    p.add_argument("--engine", choices=ENGINES, default="fast",
+                   help="fast (numba) or backtrader (reference); same orders and values")
+    p.add_argument("--cash", type=float, default=10_000.0, help="starting cash (10000)")
+    p.add_argument("--stake", type=float, default=1.0, help="units per entry (1)")
+    p.add_argument("--percent", type=float, default=None,
+                   help="size entries at this percent of equity instead of --stake")
+    p.add_argument("--commission", type=float, default=0.0,
+                   help="fraction of traded value (0.001 = 0.1%%), or per contract with --margin")
+    p.add_argument("--mult", type=float, default=1.0, help="contract multiplier (needs --margin)")
+    p.add_argument("--margin", type=float, default=None,
+                   help="margin per contract: futures-like commission scheme")
+    p.add_argument("--allow-short", action="store_true", help="go short on sell signals")
+    p.add_argument("--json", metavar="OUT", type=Path,
+                   help="write the report as JSON (several symbols: an object keyed by symbol)")
+    p.add_argument("--out", metavar="DIR", type=Path,
+                   help="write result.json, equity.png, trades.csv, tearsheet.html "
+                   "to DIR/<SYMBOL>/")
+    p.add_argument("--no-tearsheet", action="store_true", help="skip the HTML tearsheet (~3 s)")
+    p.set_defaults(func=cmd_backtest)
+    _one_line_errors(p)
+
+
+def _one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """argparse prints its usage block before an error; here a usage error is one line."""
+
+    def error(message: str):
+        parser.exit(2, f"{parser.prog}: error: {message} (see --help)\n")
+
+    parser.error = error  # type: ignore[method-assign]
+
+
+class Job(NamedTuple):
+    """One symbol to backtest: its bars, where they came from, what to compare against."""
+
+    symbol: str
+    bars: Any  # pd.DataFrame
+    origin: str
+    market: Any  # MarketContext
+
+
+def parse_params(items: list[str], strategy: str) -> dict[str, Any]:
+    """``["fast=10", ...]`` resolved against the strategy's space (defaults, types, bounds)."""
+    from research_lab.core.backtest import get_space
+
+    space = get_space(strategy)  # unknown strategy: raises, listing the valid ones
+    given: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(
+                f"--param {item!r} is not NAME=VALUE; parameters of {strategy}: "
+                + ", ".join(space.names)
+            )
+        if name in given:
+            raise ValueError(f"--param {name} is given twice")
+        given[name] = value.strip()
+    return space.resolve(given)
+
+
+def _broker(args: argparse.Namespace) -> dict[str, Any]:
+    from research_lab.core.backtest import BrokerConfig
+
+    config = BrokerConfig(
+        cash=args.cash, sizing="fixed" if args.percent is None else "percent",
+        stake=args.stake, percent=95.0 if args.percent is None else args.percent,
+        commission=args.commission, mult=args.mult, margin=args.margin,
+        allow_short=args.allow_short,
+    )
+    return config.to_dict()
+
+
+def _safe_name(symbol: str) -> str:
+    return symbol.replace("/", "_").replace("\\", "_")
+
+
+def _check_outputs(args: argparse.Namespace, symbols: list[str]) -> None:
+    from research_lab.core.backtest.outputs import check_output_dir
+
+    if args.json is not None and args.json.is_dir():
+        raise ValueError(f"--json {args.json} is a folder; give a file path")
+    if args.out is not None:
+        if args.out.exists() and not args.out.is_dir():
+            raise ValueError(f"--out {args.out} exists and is not a folder")
+        for symbol in symbols:
+            check_output_dir(args.out / _safe_name(symbol))
+
+
+def _between(bars, start: date | None, end: date | None, what: str):
+    sessions = bars["session"].dt.date
+    keep = (sessions >= (start or date.min)) & (sessions <= (end or date.max))
+    out = bars.loc[keep].reset_index(drop=True)
+    if len(out) < 2:
+        have = f"{sessions.iloc[0]}..{sessions.iloc[-1]}" if len(bars) else "no bars"
+        raise ValueError(
+            f"{what}: {len(out)} bar(s) between {start or 'the start'} and {end or 'the end'} "
+            f"(it has {have}); a backtest needs at least 2"
+        )
+    return out
+
+
+def _read_csv(path: Path, what: str):
+    from research_lab.core.marketdata.sources import CsvDirSource, SourceError
+
+    if not path.is_file():
+        raise ValueError(f"{what} {path}: no such file")
+    try:
+        return CsvDirSource(path.parent).read(path)
+    except SourceError as exc:
+        raise ValueError(f"{what} {path}: {exc}") from None
+
+
+def _given_market(args: argparse.Namespace):
+    """A MarketContext from --benchmark-csv / --vix-csv, or None when neither is given."""
+    from research_lab.core.backtest.market_context import MarketContext
+
+    if args.benchmark_csv is None and args.vix_csv is None:
+        return None
+    frames = {
+        key: _read_csv(path, f"--{key}-csv") if path is not None else None
+        for key, path in (("benchmark", args.benchmark_csv), ("vix", args.vix_csv))
+    }
+    ctx = MarketContext.from_frames(frames["benchmark"], frames["vix"])
+    paths = {"benchmark": args.benchmark_csv, "vix": args.vix_csv}
+    lineage = {k: {**v, "origin": f"csv:{paths[k]}"} for k, v in ctx.lineage.items()}
+    return MarketContext(ctx.benchmark_close, ctx.vix_close, lineage, ctx.notes)
+
+
+def _csv_jobs(args: argparse.Namespace) -> list[Job]:
+    from research_lab.core.backtest.market_context import MarketContext
+
+    bars = _read_csv(args.csv, "--csv")
+    symbol = str(bars["symbol"].iloc[0]) if len(bars) else args.csv.stem.upper()
+    bars = _between(bars, args.start, args.end, f"{symbol} ({args.csv})")
+    market = _given_market(args) or MarketContext()
+    return [Job(symbol, bars, f"csv:{args.csv}", market)]
+
+
+def _open_store(url: str):
+    """The store at ``url``, or None when it is an embedded file that does not exist (a
+    backtest never creates a database)."""
+    from research_lab.core.marketdata.store import BarStore
+
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        return None
+    return BarStore.from_url(url)
+
+
+def _symbol_jobs(args: argparse.Namespace, symbols: list[str]) -> list[Job]:
+    from research_lab.core.backtest.market_context import load_market_context
+    from research_lab.core.marketdata.calendar import calendar_bounds
+    from research_lab.core.marketdata.sources import SourceError, make_source
+    from research_lab.core.settings import load_settings
+
+    settings = load_settings()
+    sources: list[Any] = []
+
+    def source():
+        if not sources:
+            options = {**settings.source_options(), "calendar": settings.calendar}
+            sources.append(make_source(settings.source_kind, **options))
+        return sources[0]
+
+    store = _open_store(settings.resolved_store_url)
+    try:
+        stored = set(store.symbols()) if store is not None else set()
+        given = _given_market(args)
+        jobs = []
+        for symbol in symbols:
+            if symbol in stored:
+                bars, origin = store.read_bars(symbol, args.start, args.end), f"store {store.url}"
+            else:
+                src = source()
+                try:
+                    bars = src.fetch(symbol, args.start or calendar_bounds()[0],
+                                     args.end or date.today())
+                except SourceError as exc:
+                    raise ValueError(f"{symbol} is not in the store and {exc}") from None
+                origin = f"source:{src.name}"
+            bars = _between(bars, args.start, args.end, f"{symbol} ({origin})")
+            market = given or load_market_context(
+                bars["session"].iloc[0].date(), bars["session"].iloc[-1].date(),
+                store=store, source=source, store_label=f"store {store.url}" if store else "store",
+            )
+            jobs.append(Job(symbol, bars, origin, market))
+        return jobs
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _deliver(report, args: argparse.Namespace) -> dict[str, Path]:
+    """Everything that happens to a finished report: its files (``--out``). Tracking (issue 4,
+    ``--mlflow``) is one more call here, with the report and these paths."""
+    from research_lab.core.backtest.outputs import write_outputs
+
+    if args.out is None:
+        return {}
+    return write_outputs(report, args.out / _safe_name(report.symbol),
+                         tearsheet=not args.no_tearsheet)
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from research_lab.core.backtest.outputs import write_json
+    from research_lab.core.backtest.report import backtest_report
+
+    # 1. everything the user typed, before any data is read or anything written
+    params = parse_params(args.param, args.strategy)
+    broker = _broker(args)
+    if args.start and args.end and args.end < args.start:
+        raise ValueError(f"--end {args.end} is before --start {args.start}")
+    symbols = symbols_arg(args.symbols) if args.symbols else []
+    if args.symbols is not None and not symbols:
+        raise ValueError("--symbols: no symbol given")
+    _check_outputs(args, symbols or [_csv_symbol(args.csv)])
+
+    # 2. data (a missing symbol or a bad file stops here, still with nothing written)
+    jobs = _csv_jobs(args) if args.csv is not None else _symbol_jobs(args, symbols)
+
+    # 3. every report, then 4. every output
+    reports = []
+    for job in tqdm(jobs, desc=f"backtest {args.strategy}", unit="symbol", file=sys.stderr,
+                    disable=None):
+        reports.append(backtest_report(
+            job.bars, args.strategy, params, engine=args.engine, market=job.market,
+            origin=job.origin, **broker,
+        ))
+    written = {r.symbol: _deliver(r, args) for r in reports}
+    if args.json is not None:
+        docs = {r.symbol: r.to_dict() for r in reports}
+        write_json(args.json, next(iter(docs.values())) if len(docs) == 1 else docs)
+
+    for report in reports:
+        print(report.summary_line())
+        for note in report.notes:
+            print(f"  note: {note}")
+        for path in written[report.symbol].values():
+            print(f"  wrote {path}")
+    if args.json is not None:
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _csv_symbol(path: Path) -> str:
+    from research_lab.core.marketdata.sources import symbol_for_stem
+
+    return symbol_for_stem(path.stem)

@@ -19,7 +19,7 @@ def test_definitions_load_and_validate():
 
 
 HEAVY = ("torch", "stable_baselines3", "prophet", "mlflow", "backtrader", "quantstats",
-         "yfinance", "sklearn", "numba", "exchange_calendars", "optuna")
+         "yfinance", "sklearn", "numba", "exchange_calendars", "optuna", "pandas", "numpy")
 
 
 def test_loading_definitions_imports_no_heavy_library():

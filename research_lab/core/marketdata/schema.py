@@ -174,29 +174,29 @@ def validate_bars(
         values = num.astype("float64")
         if not np.isfinite(values.to_numpy()).all():
             pos = int(np.argmax(~np.isfinite(values.to_numpy())))
-            raise fail(f"not finite: {values.iloc[pos]!r}", pos, col)
+            raise fail(f"not finite: {float(values.iloc[pos])!r}", pos, col)
         out[col] = values
 
     for col in PRICE_COLUMNS:
         v = out[col].to_numpy()
         if (v <= 0).any():
             pos = int(np.argmax(v <= 0))
-            raise fail(f"price must be positive, got {v[pos]!r}", pos, col)
+            raise fail(f"price must be positive, got {float(v[pos])!r}", pos, col)
     vol = out["volume"].to_numpy()
     if (vol < 0).any():
         pos = int(np.argmax(vol < 0))
-        raise fail(f"volume must not be negative, got {vol[pos]!r}", pos, "volume")
+        raise fail(f"volume must not be negative, got {float(vol[pos])!r}", pos, "volume")
 
     o, h, lo, c = (out[k].to_numpy() for k in ("open", "high", "low", "close"))
     if (h < lo).any():
         pos = int(np.argmax(h < lo))
-        raise fail(f"high {h[pos]!r} is below low {lo[pos]!r}", pos, "high")
+        raise fail(f"high {float(h[pos])!r} is below low {float(lo[pos])!r}", pos, "high")
     for name, v in (("open", o), ("close", c)):
         outside = (v > h) | (v < lo)
         if outside.any():
             pos = int(np.argmax(outside))
             raise fail(
-                f"{name} {v[pos]!r} is outside [low {lo[pos]!r}, high {h[pos]!r}]", pos, name
+                f"{name} {float(v[pos])!r} is outside [low {float(lo[pos])!r}, high {float(h[pos])!r}]", pos, name
             )
 
     key = out[["symbol", "timestamp"]]

@@ -97,7 +97,9 @@ def benchmark_metrics(
         out = {
             "alpha": greeks["alpha"],
             "beta": greeks["beta"],
-            "r_squared": qs.r_squared(r, b),
+            # quantstats' regression raises on a constant series (a strategy never in the
+            # market): R² is undefined there
+            "r_squared": qs.r_squared(r, b) if r.nunique() > 1 and b.nunique() > 1 else math.nan,
             "information_ratio": qs.information_ratio(r, b),
         }
         active = (r - b).to_numpy()

@@ -127,3 +127,18 @@ def test_ticker_string_raises_and_nothing_is_downloaded(orcl_returns, monkeypatc
     assert not page.exists()
     with pytest.raises(TypeError, match="got DataFrame"):
         benchmark_metrics(orcl_returns, orcl_returns.to_frame())  # type: ignore[arg-type]
+
+
+def test_a_strategy_never_in_the_market_gets_nan_r_squared_not_a_crash():
+    import math
+
+    import numpy as np
+    import pandas as pd
+
+    from research_lab.core.metrics import performance_report
+
+    days = pd.bdate_range("2020-01-01", periods=300)
+    bench = pd.Series(np.random.default_rng(1).normal(0, 0.01, 300), index=days)
+    report = performance_report(pd.Series(0.0, index=days), benchmark=bench)
+    assert math.isnan(report["r_squared"])
+    assert report["beta"] == 0.0

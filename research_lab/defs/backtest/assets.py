@@ -1,0 +1,188 @@
+"""The ``backtest_results`` asset: one strategy on one symbol's whole stored history.
+
+Thin on purpose: read the partition key and the config, read the symbol's history (and the
+benchmark ``^GSPC`` and volatility index ``^VIX``) from the store in **one query**, call
+``core.backtest.report.backtest_report``, write the files with ``core.backtest.outputs``, and
+return the key metrics, the tables and the file paths as metadata.
+
+Files go to ``$RESEARCH_LAB_HOME/backtests/<strategy>/<symbol>/`` (or ``<output_dir>/<strategy>/
+<symbol>/`` from the config), replaced atomically at each materialization. A benchmark or VIX
+series the store lacks (or does not cover) comes from the configured source; the metadata
+says which was used.
+
+``_quality_gate(store, symbol)`` is where the data-quality sentinel (issue 6) blocks a backtest
+on data with critical anomalies: it returns None (go) or the reason to stop, and the asset then
+fails with that reason before backtesting anything.
+"""
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any, Optional
+
+import dagster as dg
+from pydantic import Field
+
+from research_lab.defs.backtest.metadata import backtest_metadata
+from research_lab.defs.backtest.partitions import (
+    STRATEGY_NAMES,
+    backtest_partitions,
+    market_history_mapping,
+    split_backtest_key,
+)
+from research_lab.defs.resources import SourceResource, StoreResource
+
+BENCHMARK = "^GSPC"  # as research_lab.core.backtest.market_context (not imported: pandas)
+VIX = "^VIX"
+
+
+class BacktestConfig(dg.Config):
+    """Launch-pad settings of a backtest run (the strategy and symbol are the partition)."""
+
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Strategy parameters, e.g. {fast: 10, slow: 50}; unset ones use the "
+        "defaults of config/strategies.yaml. For a run over several strategies, key them by "
+        "strategy: {sma_cross: {fast: 10}, macd: {signal: 7}}.",
+    )
+    params_json: str = Field(
+        default="",
+        description='The same as a JSON object string, e.g. \'{"fast": 10}\'; merged over params.',
+    )
+    engine: str = Field(default="fast", description="fast (numba) or backtrader (reference).")
+    cash: float = Field(default=10_000.0, description="Starting cash.")
+    sizing: str = Field(
+        default="fixed", description="fixed (stake units per entry) or percent (of equity)."
+    )
+    stake: float = Field(default=1.0, description="Units per entry with fixed sizing.")
+    percent: float = Field(default=95.0, description="Percent of equity with percent sizing.")
+    commission: float = Field(
+        default=0.0,
+        description="Fraction of traded value (0.001 = 0.1%), or money per contract with margin.",
+    )
+    mult: float = Field(default=1.0, description="Contract multiplier (futures-like, with margin).")
+    margin: Optional[float] = Field(
+        default=None, description="Margin per contract: selects the futures-like scheme."
+    )
+    allow_short: bool = Field(default=False, description="Go short on sell signals.")
+    start: Optional[str] = Field(default=None, description="First session YYYY-MM-DD (unset: all).")
+    end: Optional[str] = Field(default=None, description="Last session YYYY-MM-DD (unset: all).")
+    tearsheet: bool = Field(default=True, description="Write the quantstats tearsheet (~3 s).")
+    output_dir: Optional[str] = Field(
+        default=None,
+        description="Base folder of the <strategy>/<symbol>/ outputs "
+        "(unset: $RESEARCH_LAB_HOME/backtests).",
+    )
+
+    def strategy_params(self, strategy: str) -> dict[str, Any]:
+        """The parameters given for ``strategy`` (flat, or keyed by strategy name)."""
+        given = dict(self.params)
+        if self.params_json.strip():
+            try:
+                parsed = json.loads(self.params_json)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"params_json is not valid JSON: {exc}") from None
+            if not isinstance(parsed, dict):
+                raise ValueError(f"params_json must be a JSON object, got {self.params_json!r}")
+            given.update(parsed)
+        keyed = [k for k in given if k in STRATEGY_NAMES]
+        if not keyed:
+            return given
+        if len(keyed) != len(given):
+            raise ValueError(
+                f"params mixes strategy names ({', '.join(keyed)}) with parameter names; give "
+                "either {param: value} or {strategy: {param: value}}"
+            )
+        chosen = given.get(strategy) or {}
+        if not isinstance(chosen, dict):
+            raise ValueError(f"params[{strategy!r}] must be a mapping, got {chosen!r}")
+        return dict(chosen)
+
+    def session_range(self) -> tuple[date | None, date | None]:
+        out = []
+        for name in ("start", "end"):
+            text = getattr(self, name)
+            try:
+                out.append(date.fromisoformat(text) if text else None)
+            except ValueError:
+                raise ValueError(f"config {name}={text!r} is not a date (YYYY-MM-DD)") from None
+        return out[0], out[1]
+
+    def broker(self) -> dict[str, Any]:
+        names = ("cash", "sizing", "stake", "percent", "commission", "mult", "margin",
+                 "allow_short")
+        return {n: getattr(self, n) for n in names}
+
+
+def _quality_gate(store: Any, symbol: str) -> str | None:
+    """Hook for the data-quality gate (issue 6): the reason not to backtest ``symbol``'s
+    stored bars (critical anomalies), or None to go ahead. Not wired yet: always None."""
+    return None
+
+
+def read_histories(store: Any, symbol: str) -> dict[str, Any]:
+    """The whole stored history of ``symbol``, ``^GSPC`` and ``^VIX``, in one query, by symbol."""
+    frame = store.read_many([symbol, BENCHMARK, VIX])
+    return {
+        str(sym): rows.reset_index(drop=True)
+        for sym, rows in frame.groupby("symbol", sort=False)
+    }
+
+
+def output_folder(config: BacktestConfig, strategy: str, symbol: str) -> Path:
+    from research_lab.core.settings import load_settings
+
+    base = Path(config.output_dir) if config.output_dir else load_settings().home / "backtests"
+    return base / strategy / symbol.replace("/", "_")
+
+
+@dg.asset(
+    partitions_def=backtest_partitions,
+    deps=[dg.AssetDep("market_data", partition_mapping=market_history_mapping)],
+    group_name="backtest",
+    kinds={"python"},
+    description="One strategy backtested on one symbol's whole stored history: 50 metrics, "
+    "regime table, benchmark comparison; result JSON, equity plot, trades CSV and tearsheet "
+    "under RESEARCH_LAB_HOME/backtests/<strategy>/<symbol>/.",
+)
+def backtest_results(
+    context: dg.AssetExecutionContext,
+    config: BacktestConfig,
+    store: StoreResource,
+    source: SourceResource,
+) -> dg.MaterializeResult:
+    from research_lab.core.backtest import get_space
+    from research_lab.core.backtest.market_context import load_market_context
+    from research_lab.core.backtest.outputs import write_outputs
+    from research_lab.core.backtest.report import backtest_report
+
+    strategy, symbol = split_backtest_key(context.partition_key)
+    params = get_space(strategy).resolve(config.strategy_params(strategy))  # bad: fail first
+    start, end = config.session_range()
+    st = store.open()
+    blocked = _quality_gate(st, symbol)
+    if blocked:
+        raise dg.Failure(description=f"backtest of {symbol} blocked by data quality: {blocked}")
+
+    histories = read_histories(st, symbol)
+    bars = histories.get(symbol)
+    if bars is None or bars.empty:
+        raise dg.Failure(description=f"the store at {st.url} has no bars of {symbol}; "
+                                     "materialize market_data for it first")
+    sessions = bars["session"].dt.date
+    bars = bars.loc[(sessions >= (start or date.min)) & (sessions <= (end or date.max))]
+    if len(bars) < 2:
+        raise dg.Failure(description=f"{symbol}: {len(bars)} stored bar(s) between "
+                                     f"{start or 'the start'} and {end or 'the end'}; need 2")
+    bars = bars.reset_index(drop=True)
+    market = load_market_context(
+        bars["session"].iloc[0].date(), bars["session"].iloc[-1].date(),
+        frames=histories, source=source.get, store_label=f"store {st.url}",
+    )
+    context.log.info(f"backtesting {strategy} {params} on {symbol}: {len(bars)} bars")
+    report = backtest_report(bars, strategy, params, engine=config.engine, market=market,
+                             origin=f"store {st.url}", **config.broker())
+    paths = write_outputs(report, output_folder(config, strategy, symbol),
+                          tearsheet=config.tearsheet)
+    context.log.info(report.summary_line())
+    return dg.MaterializeResult(metadata=backtest_metadata(report, paths))
