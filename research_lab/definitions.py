@@ -1,20 +1,29 @@
 """The one Dagster entry point: every domain's assets, checks, jobs, schedules, sensors, resources.
 
 Each domain folder under ``defs/`` owns a ``definitions.py`` with its own ``defs``; this module
-only merges them. Loading it must stay fast (goal < 2 s, see benchmarks/definitions_import.py):
-nothing here computes, reads the environment or imports a heavy library; those happen when a run,
-a sensor tick or a schedule tick needs them.
+only merges them (the domain modules are imported as modules, so that ``defs`` below is the only
+``Definitions`` object at module scope, as Dagster's loader requires). Loading it must stay fast
+(goal < 2 s, see benchmarks/definitions_import.py): nothing here computes, reads the environment
+or imports a heavy library; those happen when a run, a sensor tick or a schedule tick needs them.
 """
 
 import dagster as dg
 
-from research_lab.defs.backtest.definitions import defs as backtest_defs
-from research_lab.defs.marketdata.definitions import defs as marketdata_defs
-from research_lab.defs.optimize.definitions import defs as optimize_defs
-from research_lab.defs.quality.definitions import defs as quality_defs
-from research_lab.defs.rl.definitions import defs as rl_defs
-from research_lab.defs.tracking.definitions import defs as tracking_defs
+from research_lab.defs.backtest import definitions as _backtest
+from research_lab.defs.executors import lab_executor
+from research_lab.defs.marketdata import definitions as _marketdata
+from research_lab.defs.optimize import definitions as _optimize
+from research_lab.defs.quality import definitions as _quality
+from research_lab.defs.rl import definitions as _rl
+from research_lab.defs.tracking import definitions as _tracking
 
 defs = dg.Definitions.merge(
-    marketdata_defs, quality_defs, backtest_defs, tracking_defs, optimize_defs, rl_defs
+    _marketdata.defs,
+    _quality.defs,
+    _backtest.defs,
+    _tracking.defs,
+    _optimize.defs,
+    _rl.defs,
+    # multiprocess on a laptop, Celery on a cluster (chosen per run; see defs/executors.py)
+    dg.Definitions(executor=lab_executor),
 )

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from research_lab.cli.common import iso_date, symbols_arg
+from research_lab.cli.project import add_tracking_arguments, track_backtest
 
 ENGINES = ("fast", "backtrader")  # research_lab.core.backtest.ENGINES (not imported: pandas)
 EXAMPLES = """examples:
@@ -85,6 +86,7 @@ def register(sub) -> None:
                    help="write result.json, equity.png, trades.csv, tearsheet.html "
                    "to DIR/<SYMBOL>/")
     p.add_argument("--no-tearsheet", action="store_true", help="skip the HTML tearsheet (~3 s)")
+    add_tracking_arguments(p)
     p.set_defaults(func=cmd_backtest)
     _one_line_errors(p)
 
@@ -259,14 +261,16 @@ def _symbol_jobs(args: argparse.Namespace, symbols: list[str]) -> list[Job]:
 
 
 def _deliver(report, args: argparse.Namespace) -> dict[str, Path]:
-    """Everything that happens to a finished report: its files (``--out``). Tracking (issue 4,
-    ``--mlflow``) is one more call here, with the report and these paths."""
+    """Everything that happens to a finished report: its files (``--out``), then MLflow
+    (``--mlflow``: never fails the backtest; an unreachable server sends the run to the outbox)."""
     from research_lab.core.backtest.outputs import write_outputs
 
-    if args.out is None:
-        return {}
-    return write_outputs(report, args.out / _safe_name(report.symbol),
-                         tearsheet=not args.no_tearsheet)
+    files = {}
+    if args.out is not None:
+        files = write_outputs(report, args.out / _safe_name(report.symbol),
+                              tearsheet=not args.no_tearsheet)
+    track_backtest(args, report, files)
+    return files
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -277,6 +281,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     # 1. everything the user typed, before any data is read or anything written
     params = parse_params(args.param, args.strategy)
+    if args.mlflow is not None:
+        from research_lab.core.tracking.naming import ExperimentName
+
+        ExperimentName(args.project, args.asset_class, args.strategy_family, args.strategy)
     broker = _broker(args)
     if args.start and args.end and args.end < args.start:
         raise ValueError(f"--end {args.end} is before --start {args.start}")

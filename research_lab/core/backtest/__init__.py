@@ -37,7 +37,7 @@ Importing this package is light: numba and backtrader load only when an engine r
 
 from __future__ import annotations
 
-from .api import ENGINES, run_backtest, sweep
+from .api import ENGINES, run_backtest, run_signal, sweep
 from .costs import BrokerConfig
 from .params import ParameterError, StrategySpace, get_space, load_spaces
 from .prices import Prices, prices_from_bars
@@ -58,6 +58,7 @@ __all__ = [
     "load_spaces",
     "prices_from_bars",
     "run_backtest",
+    "run_signal",
     "strategy_rule",
     "strategy_signal",
     "sweep",

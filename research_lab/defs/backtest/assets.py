@@ -31,6 +31,7 @@ from research_lab.defs.backtest.partitions import (
     split_backtest_key,
 )
 from research_lab.defs.resources import SourceResource, StoreResource
+from research_lab.defs.tracking.resources import TrackingResource
 
 BENCHMARK = "^GSPC"  # as research_lab.core.backtest.market_context (not imported: pandas)
 VIX = "^VIX"
@@ -68,6 +69,11 @@ class BacktestConfig(dg.Config):
     start: Optional[str] = Field(default=None, description="First session YYYY-MM-DD (unset: all).")
     end: Optional[str] = Field(default=None, description="Last session YYYY-MM-DD (unset: all).")
     tearsheet: bool = Field(default=True, description="Write the quantstats tearsheet (~3 s).")
+    mlflow: bool = Field(default=True, description="Log the report to MLflow (the `tracking` "
+                         "resource) as {project}.{asset_class}.{strategy_family}.{strategy}.")
+    project: str = Field(default="Default", description="MLflow experiment: project part.")
+    asset_class: str = Field(default="Equities", description="MLflow experiment: asset class.")
+    strategy_family: str = Field(default="General", description="MLflow experiment: family.")
     output_dir: Optional[str] = Field(
         default=None,
         description="Base folder of the <strategy>/<symbol>/ outputs "
@@ -150,6 +156,7 @@ def backtest_results(
     config: BacktestConfig,
     store: StoreResource,
     source: SourceResource,
+    tracking: TrackingResource,
 ) -> dg.MaterializeResult:
     from research_lab.core.backtest import get_space
     from research_lab.core.backtest.market_context import load_market_context
@@ -158,6 +165,7 @@ def backtest_results(
 
     strategy, symbol = split_backtest_key(context.partition_key)
     params = get_space(strategy).resolve(config.strategy_params(strategy))  # bad: fail first
+    experiment = _experiment(config, strategy)
     start, end = config.session_range()
     st = store.open()
     blocked = _quality_gate(st, symbol)
@@ -185,4 +193,32 @@ def backtest_results(
     paths = write_outputs(report, output_folder(config, strategy, symbol),
                           tearsheet=config.tearsheet)
     context.log.info(report.summary_line())
-    return dg.MaterializeResult(metadata=backtest_metadata(report, paths))
+    metadata = backtest_metadata(report, paths)
+    if experiment is not None:
+        metadata.update(_log_to_mlflow(context, tracking, experiment, report, paths))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _experiment(config: BacktestConfig, strategy: str):
+    """The validated MLflow experiment name, or None when logging is off."""
+    if not config.mlflow:
+        return None
+    from research_lab.core.tracking.naming import ExperimentName
+
+    return ExperimentName(config.project, config.asset_class, config.strategy_family, strategy)
+
+
+def _log_to_mlflow(context, tracking: TrackingResource, experiment, report, paths) -> dict:
+    """Log the report; never fails the materialization (the outbox keeps what can't be sent)."""
+    from research_lab.core.tracking.backtest import log_backtest_report
+
+    lineage = tracking.lineage(context, data_version=report.lineage.get("data_version"))
+    ticket = log_backtest_report(tracking.get_tracker(), experiment, report, paths,
+                                 lineage=lineage)
+    ticket.wait()
+    if ticket.run_id:
+        return {"mlflow_experiment": dg.MetadataValue.text(str(experiment)),
+                "mlflow_run_id": dg.MetadataValue.text(ticket.run_id)}
+    context.log.warning(f"MLflow run not written ({ticket.error}); kept in the outbox")
+    return {"mlflow_experiment": dg.MetadataValue.text(str(experiment)),
+            "mlflow_run_id": dg.MetadataValue.text("pending in the outbox")}

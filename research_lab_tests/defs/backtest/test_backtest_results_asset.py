@@ -19,6 +19,7 @@ from research_lab.defs.backtest.partitions import (
 from research_lab.defs.marketdata.backfill import materialize_range
 from research_lab.defs.partitions import market_key, market_partitions
 from research_lab.defs.resources import default_resources
+from research_lab.defs.tracking.resources import TrackingResource
 
 BARS_SELECT = re.compile(r"^\s*SELECT\b.*\bFROM market_bars\b", re.IGNORECASE | re.DOTALL)
 
@@ -53,7 +54,7 @@ def _run(instance, strategy="sma_cross", symbol="ACME", **config):
         [backtest_results],
         instance=instance,
         partition_key=str(backtest_key(strategy, symbol)),
-        resources=default_resources(),
+        resources={**default_resources(), "tracking": TrackingResource(background=False)},
         run_config={"ops": {"backtest_results": {"config": config}}},
         raise_on_error=False,
     )
@@ -86,6 +87,18 @@ def test_a_partition_reads_the_history_once_and_reports(acme_stored, lab_env, ba
     doc = json.loads((folder / "result.json").read_text())
     assert doc["lineage"]["data_version"] == md["data_version"].value
     assert doc["final_value"] == pytest.approx(md["final_value"].value)
+
+    # logged to the embedded MLflow store with the naming hierarchy and Dagster lineage
+    import mlflow
+
+    assert md["mlflow_experiment"].value == "Default.Equities.General.sma_cross"
+    run = mlflow.MlflowClient(f"sqlite:///{folder.parents[2] / 'mlflow' / 'mlflow.db'}").get_run(
+        md["mlflow_run_id"].value
+    )
+    assert run.data.params["fast"] == "5"
+    assert run.data.tags["dagster.run_id"] == result.run_id
+    assert run.data.tags["dagster.partition_key"] == "sma_cross|ACME"
+    assert run.data.tags["data_version"] == md["data_version"].value
 
 
 def test_index_data_in_the_store_is_used_from_the_same_query(lab_env, instance, store,

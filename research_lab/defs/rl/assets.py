@@ -1,0 +1,199 @@
+"""``rl_policy`` and ``rl_evaluation``: a learned policy per symbol, and how it compares.
+
+Thin on purpose: read the partition's symbol and the launchpad config, read the history from
+the store in one query, call ``core.rl`` (training / evaluation), return metadata. Both are
+partitioned by symbol and depend on every session of that symbol's ``market_data``.
+
+``rl_policy`` writes ``$RESEARCH_LAB_HOME/rl/<symbol>/policy.zip`` (+ ``policy.json``,
+``checkpoints/``); ``rl_evaluation`` reads that policy, plays it back over the test period
+through the backtest engine and writes ``playback/`` (result.json, equity.png, trades.csv) and
+``evaluation.json`` next to it. Training runs carry the run tag ``research_lab/kind:
+rl_training`` (through :data:`~.jobs.rl_training_job`) and the op's ``pool`` ``rl_training``
+so that the run queue and the instance's concurrency pools can limit them.
+"""
+
+from typing import Optional
+
+import dagster as dg
+from pydantic import Field
+
+from research_lab.defs.partitions import symbol_partitions
+from research_lab.defs.resources import SourceResource, StoreResource
+from research_lab.defs.run_queue import kind_tags
+
+ALL_SESSIONS_OF_SYMBOL = dg.MultiToSingleDimensionPartitionMapping(
+    partition_dimension_name="symbol"
+)
+MARKET_DATA_DEP = dg.AssetDep("market_data", partition_mapping=ALL_SESSIONS_OF_SYMBOL)
+BENCHMARK, VIX = "^GSPC", "^VIX"
+
+
+class RLPolicyConfig(dg.Config):
+    """Launchpad overrides of ``config/rl.yaml`` for one training run (unset: the file's)."""
+
+    algorithm: Optional[str] = Field(default=None, description="PPO | A2C | DQN.")
+    timesteps: Optional[int] = Field(
+        default=None, description="Environment steps to train (capped by max_timesteps)."
+    )
+    seed: Optional[int] = Field(default=None, description="Seed of python, numpy, torch, env.")
+    max_timesteps: Optional[int] = Field(default=None, description="Guardrail: step cap.")
+    wall_clock_seconds: Optional[float] = Field(
+        default=None, description="Guardrail: stop training after this many seconds."
+    )
+    memory_mb: Optional[float] = Field(
+        default=None, description="Guardrail: stop when resident memory exceeds this (MB)."
+    )
+    torch_threads: Optional[int] = Field(default=None, description="Guardrail: torch threads.")
+    config_path: Optional[str] = Field(
+        default=None,
+        description="RL YAML file (unset: RESEARCH_LAB_RL_CONFIG, else config/rl.yaml).",
+    )
+
+
+class RLEvaluationConfig(dg.Config):
+    """What the policy is compared with (the configuration is the policy's own)."""
+
+    best_strategy: Optional[str] = Field(
+        default=None,
+        description="Strategy to compare with (e.g. an optimization study's best); unset: "
+        "the best Sharpe of evaluation.baseline_grid on the training period.",
+    )
+    best_params: Optional[dict[str, str]] = Field(
+        default=None, description="Its parameters, e.g. {fast: '10', slow: '50'}."
+    )
+    max_drawdown_limit: Optional[float] = Field(
+        default=None, description="Drawdown compliance limit (0.25 = 25 %); unset: the policy's."
+    )
+
+
+def _home():
+    from research_lab.core.settings import load_settings
+
+    return load_settings().home
+
+
+def _history(store, symbol: str):
+    bars = store.read_bars(symbol)  # the whole history, one query
+    if bars.empty:
+        raise dg.Failure(f"no market_data for {symbol} in the store: materialize it first")
+    return bars
+
+
+@dg.asset(
+    partitions_def=symbol_partitions,
+    deps=[MARKET_DATA_DEP],
+    group_name="rl",
+    kinds={"pytorch"},
+    op_tags=kind_tags("rl_training"),
+    pool="rl_training",
+    description="A trading policy per symbol (Stable-Baselines3 on the TradingEnv), trained on "
+    "the training period with early stopping on validation, under guardrails; saved as "
+    "policy.zip under RESEARCH_LAB_HOME/rl/<symbol>/.",
+)
+def rl_policy(
+    context: dg.AssetExecutionContext, config: RLPolicyConfig, store: StoreResource
+) -> dg.MaterializeResult:
+    from research_lab.core.rl.config import load_rl_config
+    from research_lab.core.rl.train import policy_dir, train_policy
+
+    symbol = context.partition_key
+    guard = {k: v for k, v in {
+        "max_timesteps": config.max_timesteps, "wall_clock_seconds": config.wall_clock_seconds,
+        "memory_mb": config.memory_mb, "torch_threads": config.torch_threads,
+    }.items() if v is not None}
+    rl_config = load_rl_config(config.config_path, algorithm=config.algorithm,
+                               timesteps=config.timesteps, seed=config.seed,
+                               guardrails=guard or None)
+    bars = _history(store.open(), symbol)
+    tenth = max(rl_config.timesteps // 10, 1)
+
+    def progress(done: int, total: int) -> None:
+        if done % tenth == 0:
+            context.log.info(f"{symbol}: {done}/{total} steps")
+
+    context.log.info(f"training {rl_config.algorithm} on {symbol} ({len(bars)} bars)")
+    out = train_policy(bars, rl_config, out_dir=policy_dir(_home(), symbol), symbol=symbol,
+                       progress=progress)
+    splits = out.splits.to_dict()
+    return dg.MaterializeResult(
+        metadata={
+            "algorithm": out.algorithm,
+            "timesteps": dg.MetadataValue.int(out.timesteps),
+            "training_seconds": dg.MetadataValue.float(round(out.training_seconds, 3)),
+            "training_cpu_seconds": dg.MetadataValue.float(round(out.cpu_seconds, 3)),
+            "validation_score": dg.MetadataValue.float(float(out.validation_score)),
+            "validation_metric": out.validation_metric,
+            "stop_reason": out.stop_reason,
+            "stop_detail": out.stop_detail,
+            "path": dg.MetadataValue.path(out.policy_path),
+            "seed": dg.MetadataValue.int(rl_config.seed),
+            "train": f"{splits['train_start']}..{splits['train_end']}",
+            "validation": f"{splits['validation_start']}..{splits['validation_end']}",
+            "test": f"{splits['test_start']}..{splits['test_end']}",
+            "data_version": out.data_version or "",
+        },
+    )
+
+
+@dg.asset(
+    partitions_def=symbol_partitions,
+    deps=[dg.AssetDep("rl_policy"), MARKET_DATA_DEP],
+    group_name="rl",
+    kinds={"python"},
+    description="The policy played back deterministically over the test period through the "
+    "backtest engine: the 50 metrics, the regime table, and the comparison with buy-and-hold "
+    "and the best strategy (Sharpe deltas, drawdown compliance, episode length stability).",
+)
+def rl_evaluation(
+    context: dg.AssetExecutionContext,
+    config: RLEvaluationConfig,
+    store: StoreResource,
+    source: SourceResource,
+) -> dg.MaterializeResult:
+    from research_lab.core.backtest.market_context import load_market_context
+    from research_lab.core.backtest.params import get_space
+    from research_lab.core.rl.evaluate import evaluate_policy, write_evaluation
+    from research_lab.core.rl.playback import policy_config
+    from research_lab.core.rl.splits import make_splits
+    from research_lab.core.rl.train import POLICY_FILE, policy_dir
+
+    symbol = context.partition_key
+    folder = policy_dir(_home(), symbol)
+    policy = folder / POLICY_FILE
+    if not policy.exists():
+        raise dg.Failure(f"no policy for {symbol} at {policy}: materialize rl_policy first")
+    rl_config = policy_config(policy)
+    if config.max_drawdown_limit is not None:
+        rl_config = rl_config.replace(evaluation={"max_drawdown_limit": config.max_drawdown_limit})
+    best = None
+    if config.best_strategy:
+        best = (config.best_strategy,
+                get_space(config.best_strategy).resolve(config.best_params or {}))
+    st = store.open()
+    frames = st.read_many([symbol, BENCHMARK, VIX])  # one query for the three series
+    by_symbol = {s: f.reset_index(drop=True) for s, f in frames.groupby("symbol")}
+    bars = by_symbol.get(symbol)
+    if bars is None:
+        raise dg.Failure(f"no market_data for {symbol} in the store")
+    splits = make_splits(bars["session"], rl_config.splits, rl_config.env.window)
+    market = load_market_context(*splits.test, frames=by_symbol, source=source.get,
+                                 store_label=st.url)
+    ev = evaluate_policy(policy, bars, config=rl_config, splits=splits, best_strategy=best,
+                         market=market)
+    paths = write_evaluation(ev, folder)
+    m, c = ev.playback.metrics, ev.comparison
+    numbers = {k: dg.MetadataValue.float(float(v)) for k, v in {
+        **{k: m[k] for k in ("total_return", "cagr", "sharpe_ratio", "sortino_ratio",
+                             "max_drawdown", "volatility", "num_trades", "exposure")},
+        **c,
+    }.items()}
+    return dg.MaterializeResult(metadata={
+        **numbers,
+        "drawdown_compliant": dg.MetadataValue.bool(bool(c["drawdown_compliant"])),
+        "best_strategy": ev.best_strategy.title(),
+        "comparison": dg.MetadataValue.md(ev.comparison_markdown()),
+        "regimes": dg.MetadataValue.md(ev.regime_markdown()),
+        "test": f"{splits.test[0]}..{splits.test[1]}",
+        "notes": "; ".join(ev.playback.report.notes) or "-",
+        "path": dg.MetadataValue.path(str(paths["evaluation"])),
+    })

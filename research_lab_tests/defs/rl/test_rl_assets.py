@@ -1,0 +1,110 @@
+"""rl_policy and rl_evaluation materialized on a temporary instance; the jobs' tags; the CLI.
+
+The store is filled directly with the synthetic source's bars (ACME, ^GSPC, ^VIX, 2021-2024)
+instead of materializing ~1,000 market_data partitions; the assets read it in one query.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from research_lab.defs.resources import default_resources
+from research_lab.defs.rl.assets import (RLEvaluationConfig, RLPolicyConfig, rl_evaluation,
+                                         rl_policy)
+from research_lab_tests.core.rl.conftest import TINY, demo_bars
+
+
+@pytest.fixture
+def filled_store(store):
+    for symbol in ("ACME", "^GSPC", "^VIX"):
+        bars = demo_bars(symbol)
+        store.write_partitions(symbol, sorted(bars["session"].dt.date), bars, source="synthetic")
+    return store
+
+
+@pytest.fixture
+def tiny_yaml(tmp_path):
+    path = tmp_path / "rl_tiny.yaml"
+    path.write_text(yaml.safe_dump({**TINY, "timesteps": 256}))
+    return str(path)
+
+
+def test_policy_and_evaluation_materialize(lab_env, instance, filled_store, tiny_yaml, tmp_path):
+    instance.add_dynamic_partitions("symbol", ["ACME"])
+    result = dg.materialize(
+        [rl_policy, rl_evaluation],
+        instance=instance,
+        partition_key="ACME",
+        resources=default_resources(),
+        run_config=dg.RunConfig({
+            "rl_policy": RLPolicyConfig(config_path=tiny_yaml, seed=3),
+            "rl_evaluation": RLEvaluationConfig(best_strategy="sma_cross",
+                                                best_params={"fast": "10", "slow": "50"}),
+        }),
+    )
+    assert result.success
+    policy_md = result.asset_materializations_for_node("rl_policy")[0].metadata
+    assert policy_md["algorithm"].value == "PPO"
+    assert policy_md["timesteps"].value == 256
+    assert policy_md["stop_reason"].value == "completed"
+    assert policy_md["seed"].value == 3
+    path = Path(policy_md["path"].value)
+    assert path == tmp_path / "rl" / "ACME" / "policy.zip" and path.is_file()
+    assert policy_md["test"].value.endswith("2024-12-31")
+
+    ev_md = result.asset_materializations_for_node("rl_evaluation")[0].metadata
+    assert "| rl_policy" in ev_md["comparison"].value
+    assert "bull_low_vol" in ev_md["regimes"].value
+    assert isinstance(ev_md["drawdown_compliant"].value, bool)
+    assert ev_md["sharpe_delta_vs_buy_and_hold"].value == pytest.approx(
+        ev_md["sharpe"].value - ev_md["sharpe_buy_and_hold"].value)
+    assert ev_md["best_strategy"].value.startswith("sma_cross(fast=10, slow=50)")
+    doc = json.loads(Path(ev_md["path"].value).read_text())
+    assert doc["symbol"] == "ACME" and doc["splits"]["test_end"] == "2024-12-31"
+
+
+def test_evaluation_without_a_policy_fails_clearly(lab_env, instance):
+    instance.add_dynamic_partitions("symbol", ["ACME"])
+    result = dg.materialize([rl_evaluation], instance=instance, partition_key="ACME",
+                            resources=default_resources(), raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "materialize rl_policy first" in failure.event_specific_data.error.to_string()
+
+
+def test_training_runs_are_tagged_for_the_run_queue():
+    from research_lab.definitions import defs
+
+    job = defs.resolve_job_def("rl_training_job")
+    assert job.tags["research_lab/kind"] == "rl_training"
+    assert job.partitions_def.name == "symbol"
+    assert "research_lab/kind" not in defs.resolve_job_def("rl_evaluation_job").tags
+    assert rl_policy.op.tags["research_lab/kind"] == "rl_training"
+    assert rl_policy.op.pool == "rl_training"
+    graph = defs.resolve_asset_graph()
+    deps = graph.get(dg.AssetKey("rl_evaluation")).parent_keys
+    assert deps == {dg.AssetKey("rl_policy"), dg.AssetKey("market_data")}
+
+
+def test_cli_train_and_evaluate(lab_env, filled_store, tiny_yaml, tmp_path, capsys):
+    from research_lab.cli import main
+
+    out = tmp_path / "cli_policy"
+    assert main(["rl", "train", "acme", "--config", tiny_yaml, "--timesteps", "128",
+                 "--out", str(out), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "PPO ACME: 128 steps" in text and "stopped: completed" in text
+    assert main(["rl", "evaluate", "ACME", "--policy", str(out / "policy.zip"),
+                 "--strategy", "sma_cross", "--params", "fast=10", "slow=50"]) == 0
+    text = capsys.readouterr().out
+    assert "sma_cross(fast=10, slow=50)" in text and "Sharpe delta vs buy-and-hold" in text
+    assert (out / "evaluation.json").is_file()
+    assert main(["rl", "evaluate", "NOPE"]) == 2
+    assert "no policy at" in capsys.readouterr().err
+    assert main(["rl", "train", "NOPE", "--config", tiny_yaml]) == 2
+    assert "no bars for NOPE" in capsys.readouterr().err
