@@ -12,7 +12,9 @@ def test_definitions_load_and_validate():
     assert {s.name for s in repo.schedule_defs} >= {"nightly_ingest_schedule"}
     assert {s.name for s in repo.sensor_defs} >= {"market_data_sensor"}
     graph = defs.resolve_asset_graph()
-    assert dg.AssetKey("market_data") in graph.get_all_asset_keys()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys >= {"market_data", "anomaly_scores", "anomaly_report", "backtest_results",
+                    "rl_policy", "rl_evaluation"}
     checks = {k.name for k in graph.asset_check_keys}
     assert checks >= {"schema_ohlc", "missing_sessions", "stale_prices", "extreme_moves"}
     dg.Definitions.validate_loadable(defs)

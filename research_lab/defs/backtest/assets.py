@@ -121,9 +121,16 @@ class BacktestConfig(dg.Config):
 
 
 def _quality_gate(store: Any, symbol: str) -> str | None:
-    """Hook for the data-quality gate (issue 6): the reason not to backtest ``symbol``'s
-    stored bars (critical anomalies), or None to go ahead. Not wired yet: always None."""
-    return None
+    """The data-quality gate: the reason not to backtest ``symbol``'s stored bars (open,
+    unacknowledged critical anomalies, see ``core.quality.gate``), or None to go ahead."""
+    from research_lab.core.quality.gate import open_criticals
+
+    found = open_criticals(store, symbol)
+    if not found:
+        return None
+    sessions = ", ".join(str(a.session) for a in found[:5]) + (" ..." if len(found) > 5 else "")
+    return (f"{len(found)} open critical anomal{'y' if len(found) == 1 else 'ies'} "
+            f"({sessions}); acknowledge with `research-lab quality ack` or fix the data")
 
 
 def read_histories(store: Any, symbol: str) -> dict[str, Any]:
@@ -144,7 +151,10 @@ def output_folder(config: BacktestConfig, strategy: str, symbol: str) -> Path:
 
 @dg.asset(
     partitions_def=backtest_partitions,
-    deps=[dg.AssetDep("market_data", partition_mapping=market_history_mapping)],
+    deps=[
+        dg.AssetDep("market_data", partition_mapping=market_history_mapping),
+        dg.AssetDep("anomaly_scores", partition_mapping=market_history_mapping),
+    ],
     group_name="backtest",
     kinds={"python"},
     description="One strategy backtested on one symbol's whole stored history: 50 metrics, "

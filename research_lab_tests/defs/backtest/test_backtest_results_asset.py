@@ -154,6 +154,31 @@ def test_quality_gate_hook_blocks_the_backtest(lab_env, instance, monkeypatch):
     assert "blocked by data quality: 3 critical anomalies" in text
 
 
+def test_an_open_critical_anomaly_blocks_until_acknowledged(acme_stored, lab_env, store):
+    """The real gate: a critical score in the store blocks; an analyst's ack unblocks."""
+    import pandas as pd
+
+    from research_lab.core.marketdata.store import write_scores
+    from research_lab.core.quality.gate import acknowledge
+
+    day = date(2024, 2, 1)
+    version = store.partitions("ACME").set_index("session").loc[pd.Timestamp(day), "data_version"]
+    write_scores(store, "ACME", [day], pd.DataFrame([{
+        "symbol": "ACME", "session": day, "bars_version": version, "severity": "critical",
+        "reasons": '["close is 100x the previous close"]', "rules": "unit_error",
+        "jump_z": 40.0, "price_ratio": 100.0, "if_score": 0.9, "prophet_close_z": 30.0,
+        "prophet_volume_z": 0.1, "thresholds": "{}",
+    }]))
+    blocked = _run(acme_stored)
+    assert not blocked.success
+    text = next(e for e in blocked.all_events if e.is_step_failure).event_specific_data.error
+    assert "1 open critical anomaly (2024-02-01)" in text.to_string()
+
+    acknowledge(store, "ACME", day, verdict="false_positive", reason="checked the tape",
+                author="analyst")
+    assert _run(acme_stored).success
+
+
 def test_params_keyed_by_strategy():
     config = BacktestConfig(params={"sma_cross": {"fast": 7}, "macd": {"signal": 5}})
     assert config.strategy_params("sma_cross") == {"fast": 7}

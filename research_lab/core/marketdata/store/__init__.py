@@ -31,10 +31,31 @@ Layout
     ``_partitions.py`` the generic partition-replace helper (reuse it for anomaly scores)
     ``_bars.py``       pure bar checks, per-session versions, frame building
     ``_backend.py``    URLs, engines, write transactions, bulk inserts per backend
+    ``_scores.py``     the ``anomaly_scores`` table (same keys as the bars) written by the data
+                       quality sentinel through the partition-replace helper
+    ``_annotations.py`` analyst overrides of anomalies and the alert delivery log
 """
 
+from ._annotations import (
+    ALERT_STATUSES,
+    VERDICTS,
+    add_override,
+    anomaly_alerts,
+    anomaly_overrides,
+    read_alerts,
+    read_overrides,
+    record_alert,
+)
 from ._backend import write_transaction
 from ._partitions import ledger_query, replace_partitions
+from ._scores import (
+    SCORE_COLUMNS,
+    SCORE_FLOAT_COLUMNS,
+    anomaly_scores,
+    read_scores,
+    score_partitions,
+    write_scores,
+)
 from ._store import BarStore, PartitionConflictError, WriteSummary, open_store
 from ._tables import (
     PARTITIONED_TABLES,
@@ -46,6 +67,20 @@ from ._tables import (
 )
 
 __all__ = [
+    "ALERT_STATUSES",
+    "SCORE_COLUMNS",
+    "SCORE_FLOAT_COLUMNS",
+    "VERDICTS",
+    "add_override",
+    "anomaly_alerts",
+    "anomaly_overrides",
+    "anomaly_scores",
+    "read_alerts",
+    "read_overrides",
+    "read_scores",
+    "record_alert",
+    "score_partitions",
+    "write_scores",
     "BarStore",
     "EpochNanos",
     "PARTITIONED_TABLES",
