@@ -20,15 +20,25 @@ from pydantic import Field
 from research_lab.defs.partitions import symbol_partitions
 from research_lab.defs.resources import SourceResource, StoreResource
 from research_lab.defs.run_queue import kind_tags
+from research_lab.defs.tracking.resources import TrackingResource
 
 ALL_SESSIONS_OF_SYMBOL = dg.MultiToSingleDimensionPartitionMapping(
     partition_dimension_name="symbol"
 )
 MARKET_DATA_DEP = dg.AssetDep("market_data", partition_mapping=ALL_SESSIONS_OF_SYMBOL)
+ANOMALY_SCORES_DEP = dg.AssetDep("anomaly_scores", partition_mapping=ALL_SESSIONS_OF_SYMBOL)
+
+
+class TrackingConfig(dg.Config):
+    """Where the run goes in MLflow: {project}.{asset_class}.ReinforcementLearning.{algorithm}."""
+
+    mlflow: bool = Field(default=True, description="Log the run to MLflow (`tracking` resource).")
+    project: str = Field(default="Default", description="MLflow experiment: project part.")
+    asset_class: str = Field(default="Equities", description="MLflow experiment: asset class.")
 BENCHMARK, VIX = "^GSPC", "^VIX"
 
 
-class RLPolicyConfig(dg.Config):
+class RLPolicyConfig(TrackingConfig):
     """Launchpad overrides of ``config/rl.yaml`` for one training run (unset: the file's)."""
 
     algorithm: Optional[str] = Field(default=None, description="PPO | A2C | DQN.")
@@ -50,7 +60,7 @@ class RLPolicyConfig(dg.Config):
     )
 
 
-class RLEvaluationConfig(dg.Config):
+class RLEvaluationConfig(TrackingConfig):
     """What the policy is compared with (the configuration is the policy's own)."""
 
     best_strategy: Optional[str] = Field(
@@ -72,7 +82,36 @@ def _home():
     return load_settings().home
 
 
+def _experiment(config: TrackingConfig, algorithm: str):
+    from research_lab.core.tracking.naming import ExperimentName
+
+    return ExperimentName(config.project, config.asset_class, "ReinforcementLearning", algorithm)
+
+
+def _log(context, tracking: TrackingResource, config: TrackingConfig, algorithm: str, *,
+         run_name: str, params, metrics, tags, artifacts, data_version, seed) -> dict:
+    """Log one run (never fails the asset: the outbox keeps what the server can't take)."""
+    if not config.mlflow:
+        return {}
+    experiment = _experiment(config, algorithm)
+    ticket = tracking.get_tracker().log_run(
+        experiment, run_name, params, metrics, tags, artifacts, kind="policy",
+        lineage=tracking.lineage(context, data_version=data_version, seed=seed),
+    )
+    run_id = ticket.wait()
+    if not run_id:
+        context.log.warning(f"MLflow run not written ({ticket.error}); kept in the outbox")
+    return {"mlflow_experiment": str(experiment), "mlflow_run_id": run_id or "pending (outbox)"}
+
+
+def _gate(store, symbol: str) -> None:
+    from research_lab.defs.quality.gate import quality_gate
+
+    quality_gate(store, symbol)  # dg.Failure while symbol has open critical anomalies
+
+
 def _history(store, symbol: str):
+    _gate(store, symbol)
     bars = store.read_bars(symbol)  # the whole history, one query
     if bars.empty:
         raise dg.Failure(f"no market_data for {symbol} in the store: materialize it first")
@@ -81,7 +120,7 @@ def _history(store, symbol: str):
 
 @dg.asset(
     partitions_def=symbol_partitions,
-    deps=[MARKET_DATA_DEP],
+    deps=[MARKET_DATA_DEP, ANOMALY_SCORES_DEP],
     group_name="rl",
     kinds={"pytorch"},
     op_tags=kind_tags("rl_training"),
@@ -91,7 +130,10 @@ def _history(store, symbol: str):
     "policy.zip under RESEARCH_LAB_HOME/rl/<symbol>/.",
 )
 def rl_policy(
-    context: dg.AssetExecutionContext, config: RLPolicyConfig, store: StoreResource
+    context: dg.AssetExecutionContext,
+    config: RLPolicyConfig,
+    store: StoreResource,
+    tracking: TrackingResource,
 ) -> dg.MaterializeResult:
     from research_lab.core.rl.config import load_rl_config
     from research_lab.core.rl.train import policy_dir, train_policy
@@ -115,8 +157,16 @@ def rl_policy(
     out = train_policy(bars, rl_config, out_dir=policy_dir(_home(), symbol), symbol=symbol,
                        progress=progress)
     splits = out.splits.to_dict()
+    logged = _log(
+        context, tracking, config, out.algorithm, run_name=f"{symbol} {out.algorithm} training",
+        params=out.params(), metrics=out.metrics(), tags=out.tags(),
+        artifacts={"policy": out.policy_path,
+                   "policy.json": str(policy_dir(_home(), symbol) / "policy.json")},
+        data_version=out.data_version, seed=rl_config.seed,
+    )
     return dg.MaterializeResult(
         metadata={
+            **logged,
             "algorithm": out.algorithm,
             "timesteps": dg.MetadataValue.int(out.timesteps),
             "training_seconds": dg.MetadataValue.float(round(out.training_seconds, 3)),
@@ -149,6 +199,7 @@ def rl_evaluation(
     config: RLEvaluationConfig,
     store: StoreResource,
     source: SourceResource,
+    tracking: TrackingResource,
 ) -> dg.MaterializeResult:
     from research_lab.core.backtest.market_context import load_market_context
     from research_lab.core.backtest.params import get_space
@@ -170,6 +221,7 @@ def rl_evaluation(
         best = (config.best_strategy,
                 get_space(config.best_strategy).resolve(config.best_params or {}))
     st = store.open()
+    _gate(st, symbol)
     frames = st.read_many([symbol, BENCHMARK, VIX])  # one query for the three series
     by_symbol = {s: f.reset_index(drop=True) for s, f in frames.groupby("symbol")}
     bars = by_symbol.get(symbol)
@@ -187,7 +239,18 @@ def rl_evaluation(
                              "max_drawdown", "volatility", "num_trades", "exposure")},
         **c,
     }.items()}
+    logged = _log(
+        context, tracking, config, rl_config.algorithm,
+        run_name=f"{symbol} {rl_config.algorithm} evaluation",
+        params={**rl_config.flat_params(), "symbol": symbol,
+                "test": f"{splits.test[0]}..{splits.test[1]}"},
+        metrics=ev.metrics(),
+        tags={"symbol": symbol, "rl.algorithm": rl_config.algorithm, "rl.stage": "evaluation"},
+        artifacts={"evaluation": str(paths["evaluation"]), "policy": str(policy)},
+        data_version=ev.playback.report.lineage.get("data_version"), seed=rl_config.seed,
+    )
     return dg.MaterializeResult(metadata={
+        **logged,
         **numbers,
         "drawdown_compliant": dg.MetadataValue.bool(bool(c["drawdown_compliant"])),
         "best_strategy": ev.best_strategy.title(),

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from research_lab.defs.resources import default_resources
+from research_lab.defs.tracking.resources import TrackingResource
 from research_lab.defs.rl.assets import (RLEvaluationConfig, RLPolicyConfig, rl_evaluation,
                                          rl_policy)
 from research_lab_tests.core.rl.conftest import TINY, demo_bars
@@ -40,7 +41,7 @@ def test_policy_and_evaluation_materialize(lab_env, instance, filled_store, tiny
         [rl_policy, rl_evaluation],
         instance=instance,
         partition_key="ACME",
-        resources=default_resources(),
+        resources={**default_resources(), "tracking": TrackingResource(background=False)},
         run_config=dg.RunConfig({
             "rl_policy": RLPolicyConfig(config_path=tiny_yaml, seed=3),
             "rl_evaluation": RLEvaluationConfig(best_strategy="sma_cross",
@@ -67,11 +68,24 @@ def test_policy_and_evaluation_materialize(lab_env, instance, filled_store, tiny
     doc = json.loads(Path(ev_md["path"].value).read_text())
     assert doc["symbol"] == "ACME" and doc["splits"]["test_end"] == "2024-12-31"
 
+    # both runs in MLflow under the same experiment hierarchy as backtests
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}")
+    assert policy_md["mlflow_experiment"].value == "Default.Equities.ReinforcementLearning.PPO"
+    train_run = client.get_run(policy_md["mlflow_run_id"].value)
+    assert train_run.data.tags["kind"] == "policy"
+    assert train_run.data.tags["seed"] == "3"
+    assert "policy" in {a.path for a in client.list_artifacts(train_run.info.run_id)}
+    eval_run = client.get_run(ev_md["mlflow_run_id"].value)
+    assert eval_run.data.metrics["sharpe_ratio"] == pytest.approx(ev_md["sharpe"].value)
+
 
 def test_evaluation_without_a_policy_fails_clearly(lab_env, instance):
     instance.add_dynamic_partitions("symbol", ["ACME"])
     result = dg.materialize([rl_evaluation], instance=instance, partition_key="ACME",
-                            resources=default_resources(), raise_on_error=False)
+                            resources={**default_resources(), "tracking": TrackingResource()},
+                            raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "materialize rl_policy first" in failure.event_specific_data.error.to_string()
@@ -89,6 +103,7 @@ def test_training_runs_are_tagged_for_the_run_queue():
     graph = defs.resolve_asset_graph()
     deps = graph.get(dg.AssetKey("rl_evaluation")).parent_keys
     assert deps == {dg.AssetKey("rl_policy"), dg.AssetKey("market_data")}
+    assert dg.AssetKey("anomaly_scores") in graph.get(dg.AssetKey("rl_policy")).parent_keys
 
 
 def test_cli_train_and_evaluate(lab_env, filled_store, tiny_yaml, tmp_path, capsys):
