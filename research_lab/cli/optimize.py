@@ -1,5 +1,259 @@
-"""`research-lab optimize` (filled in by its issue)."""
+"""``research-lab optimize``: run an optimization study, join one as a worker, or serve the
+HTTP API.
+
+::
+
+    research-lab optimize --strategy sma_cross --param-space config/param_spaces/sma_cross.yaml \\
+        --symbols ACME --start 2018-01-02 --end 2024-12-31 --metric sharpe_ratio \\
+        --n-trials 100 --study-name acme-sma [--storage URL] [--workers N] [--timeout S]
+    research-lab optimize worker --study-name acme-sma --storage postgresql://...   # one study
+    research-lab optimize worker [--idle-exit S]    # a service (docker): joins any open study
+    research-lab optimize serve [--port 8765]                                      # HTTP API
+
+Bars come from the market-data store (one query per symbol) or ``--csv FILE``. Several
+symbols run one study each (``<study-name>.<SYMBOL>``). A progress bar (stderr) follows the
+finished trials; the final report (best value and parameters, IS/OOS and walk-forward
+efficiency, deflated Sharpe, PBO, leaderboard) goes to stdout.
+
+Exit codes: 0 done; 2 bad input (one line naming the problem; nothing written: every input is
+checked before a study is created); 3 refused by the market-hours policy (the line says why
+and when it could run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from research_lab.cli.common import iso_date, symbols_arg
+
+ACTIONS = ("run", "worker", "serve")
 
 
 def register(sub) -> None:
-    """Add this command's parser to `sub`; a stub until the command lands."""
+    p = sub.add_parser("optimize", help="optimization studies (Optuna): run, worker, serve",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", nargs="?", choices=ACTIONS, default="run",
+                   help="run a study (default), join one as a worker, or serve the HTTP API")
+    p.add_argument("--strategy", metavar="NAME", help="strategy of the library (sma_cross, ...)")
+    p.add_argument("--param-space", metavar="FILE", type=Path,
+                   help="search space YAML/JSON (default: the strategy's full space)")
+    p.add_argument("--symbols", nargs="+", metavar="S", help="symbols (one study each)")
+    p.add_argument("--csv", metavar="FILE", type=Path, help="bars from a CSV file (one symbol)")
+    p.add_argument("--start", type=iso_date, help="first session, YYYY-MM-DD")
+    p.add_argument("--end", type=iso_date, help="last session, YYYY-MM-DD")
+    p.add_argument("--metric", action="append", metavar="NAME",
+                   help="objective metric (default sharpe_ratio); twice for multi-objective")
+    p.add_argument("--direction", action="append", choices=("maximize", "minimize"),
+                   help="per metric (default: the metric's natural direction)")
+    p.add_argument("--n-trials", type=int, metavar="N", help="trials to finish (config: 100)")
+    p.add_argument("--study-name", metavar="NAME", help="study name (resumes if it exists)")
+    p.add_argument("--storage", metavar="URL",
+                   help="postgresql://... or journal:///path (default: RESEARCH_LAB_OPTUNA_STORAGE,"
+                   " else the embedded journal file)")
+    p.add_argument("--workers", type=int, metavar="N", help="worker processes (config: 4)")
+    p.add_argument("--timeout", type=float, metavar="S", help="seconds (also capped before "
+                   "the next market open)")
+    p.add_argument("--seed", type=int, help="sampler seed (config: 42)")
+    p.add_argument("--market-hours", choices=("refuse", "wait", "ignore"),
+                   help="during a session: refuse (default), wait for the close, or ignore")
+    p.add_argument("--config", metavar="FILE", type=Path, help="optimize.yaml to use")
+    p.add_argument("--out", metavar="DIR", type=Path, help="folder for plots and report.json")
+    p.add_argument("--mlflow", metavar="URI", help="tracking URI (default: the configured one)")
+    p.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--worker-index", type=int, metavar="I",
+                   help="worker: offset of this worker's sampler seed (default: from its pid)")
+    p.add_argument("--idle-exit", type=float, metavar="S",
+                   help="worker without --study-name: exit after S idle seconds (default: "
+                   "keep polling for studies)")
+    p.add_argument("--host", default="127.0.0.1", help="serve: address (127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="serve: port (8765)")
+    p.set_defaults(func=cmd_optimize)
+
+    def error(message: str):
+        p.exit(2, f"{p.prog}: error: {message} (see --help)\n")
+
+    p.error = error  # type: ignore[method-assign]
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    if args.action == "worker":
+        return cmd_worker(args)
+    if args.action == "serve":
+        return cmd_serve(args)
+    return cmd_run(args)
+
+
+def _config(args: argparse.Namespace):
+    from research_lab.core.optimize.config import load_optimize_config
+
+    cfg = load_optimize_config(args.config)
+    cfg = cfg.override("study", n_trials=args.n_trials, workers=args.workers,
+                       timeout=args.timeout, seed=args.seed)
+    cfg = cfg.override("market_hours", policy=args.market_hours)
+    return cfg.override("storage", url=args.storage)
+
+
+def _bars(args: argparse.Namespace, symbols: list[str]) -> dict[str, object]:
+    """symbol -> bars between --start and --end, checked (one query per symbol)."""
+    if args.csv is not None:
+        from research_lab.core.marketdata.sources import CsvDirSource, SourceError
+
+        if not args.csv.is_file():
+            raise ValueError(f"--csv {args.csv}: no such file")
+        try:
+            frame = CsvDirSource(args.csv.parent).read(args.csv)
+        except SourceError as exc:
+            raise ValueError(f"--csv {args.csv}: {exc}") from None
+        symbol = symbols[0] if symbols else str(frame["symbol"].iloc[0])
+        frames = {symbol: frame.assign(symbol=symbol)}
+    else:
+        from research_lab.core.marketdata.store import BarStore
+        from research_lab.core.settings import load_settings
+
+        url = load_settings().resolved_store_url
+        store = BarStore.from_url(url)
+        try:
+            frames = {s: store.read_bars(s, args.start, args.end) for s in symbols}
+        finally:
+            store.close()
+        empty = [s for s, f in frames.items() if f.empty]
+        if empty:
+            raise ValueError(f"no bars of {', '.join(empty)} in the store {store.url} between "
+                             f"{args.start or 'the start'} and {args.end or 'the end'}; ingest "
+                             "them first (research-lab data ingest)")
+    out = {}
+    for symbol, frame in frames.items():
+        sessions = frame["session"].dt.date
+        keep = (sessions >= (args.start or sessions.min())) & (sessions <= (args.end or sessions.max()))
+        out[symbol] = frame.loc[keep].reset_index(drop=True)
+    return out
+
+
+def _requests(args: argparse.Namespace):
+    """Every study to run, fully validated before anything is written."""
+    from research_lab.core.optimize import StudyRequest, default_space, load_space, objective_spec
+    from research_lab.core.optimize.storage import resolve_storage_url, storage_kind
+    from research_lab.core.optimize.walkforward import plan_walkforward
+
+    if not args.strategy:
+        raise ValueError("--strategy is required (e.g. --strategy sma_cross)")
+    from research_lab.core.backtest.params import get_space
+
+    get_space(args.strategy)  # an unknown strategy first, listing the known ones
+    if not args.study_name:
+        raise ValueError("--study-name is required")
+    if not args.symbols and args.csv is None:
+        raise ValueError("give --symbols (bars from the store) or --csv FILE")
+    if args.csv is not None and args.symbols and len(symbols_arg(args.symbols)) > 1:
+        raise ValueError("--csv holds one symbol; give at most one --symbols")
+    for name in ("n_trials", "workers"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.timeout is not None and args.timeout <= 0:
+        raise ValueError(f"--timeout must be > 0 seconds, got {args.timeout:g}")
+    if args.start and args.end and args.start > args.end:
+        raise ValueError(f"--start {args.start} is after --end {args.end}")
+    cfg = _config(args)
+    storage_kind(resolve_storage_url(cfg.storage.url))
+    space = (load_space(args.param_space, strategy=args.strategy) if args.param_space
+             else default_space(args.strategy))
+    objective = objective_spec(args.metric or [cfg.study.metric],
+                               args.direction or ([cfg.study.direction] if not args.metric
+                                                  or len(args.metric) == 1 else None))
+    symbols = symbols_arg(args.symbols or [])
+    frames = _bars(args, symbols)
+    wf = cfg.walkforward
+    requests = []
+    for symbol, bars in frames.items():
+        try:
+            plan_walkforward(bars["session"], folds=wf.folds, oos_fraction=wf.oos_fraction,
+                             embargo_bars=wf.embargo_bars)
+        except ValueError as exc:
+            raise ValueError(f"{symbol}: {exc}") from None
+        name = args.study_name if len(frames) == 1 else f"{args.study_name}.{symbol}"
+        out = str(args.out / name) if args.out else None
+        requests.append(StudyRequest(args.strategy, symbol, bars, space, name,
+                                     objective=objective, config=cfg, output_dir=out))
+    return requests, cfg
+
+
+def _tracker(args: argparse.Namespace, cfg):
+    from research_lab.core.optimize import MlflowStudyTracker, NoopTracker
+
+    if args.no_tracking or not cfg.tracking.enabled:
+        return NoopTracker()
+    return MlflowStudyTracker(args.mlflow, project=cfg.tracking.project,
+                              strategy_family=cfg.tracking.strategy_family)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from research_lab.core.optimize import MarketHoursError, run_study
+
+    requests, cfg = _requests(args)
+    for req in requests:
+        tracker = _tracker(args, cfg)
+        bar = None
+        if not args.no_progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=req.n_trials or cfg.study.n_trials, desc=req.study_name,
+                       unit="trial", file=sys.stderr, dynamic_ncols=True)
+
+        def progress(counts, bar=bar):
+            done = counts["complete"] + counts["pruned"]
+            bar.n = min(done, bar.total)
+            bar.set_postfix(pruned=counts["pruned"], failed=counts["fail"], refresh=False)
+            bar.refresh()
+
+        try:
+            report = run_study(req, tracker=tracker, on_progress=progress if bar else None)
+        except MarketHoursError as exc:
+            print(f"research-lab optimize: refused: {exc}", file=sys.stderr)
+            return 3
+        finally:
+            if bar is not None:
+                bar.close()
+            tracker.close()
+        print("\n".join(report.summary_lines()))
+        print()
+        print(report.leaderboard_markdown())
+        print(f"\nplots: {', '.join(report.plots.values())}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from research_lab.core.optimize.config import load_optimize_config
+    from research_lab.core.optimize.storage import StorageOptions, resolve_storage_url
+    from research_lab.core.optimize.worker import run_worker, serve_studies
+
+    cfg = load_optimize_config(args.config)
+    url = resolve_storage_url(args.storage or cfg.storage.url)
+    options = StorageOptions(cfg.storage.heartbeat_interval, cfg.storage.grace_period,
+                             cfg.storage.max_retry, cfg.storage.journal_fsync,
+                                 cfg.storage.pg_synchronous_commit)
+    # worker i samples with seed + i: distinct per process, so that N containers started alike
+    # do not draw the same random start-up points
+    index = args.worker_index if args.worker_index is not None else 1000 + os.getpid() % 100_000
+    if not args.study_name:  # a service: join whichever study wants trials
+        total = serve_studies(url, heartbeat=options, worker_index=index,
+                              idle_exit_s=args.idle_exit)
+        print(f"worker: {total} trial(s); idle for {args.idle_exit:g} s: exiting")
+        return 0
+    result = run_worker(url, args.study_name, quota=args.n_trials, heartbeat=options,
+                        worker_index=index)
+    print(f"worker {result.worker}: {result.finished} trial(s); stopped: {result.stopped}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from research_lab.api import create_app
+
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    return 0

@@ -1,0 +1,156 @@
+"""Optimization throughput, end to end: backtest + Optuna storage + MLflow child runs.
+
+Runs real studies with :func:`research_lab.core.optimize.run_study` on ORCL (5,036 bars,
+SMA crossover, 4 walk-forward folds, MedianPruner) and prints:
+
+* **embedded defaults, tracking on** (journal file storage, MLflow on embedded SQLite, one
+  child run per trial, every one checked to be in MLflow at the end: nothing lost):
+  trials per second per worker, over the trial loop and end to end (worker start-up, report,
+  tracking flush included);
+* **PostgreSQL, 1 vs 2 worker processes** (``--pg URL``): trials per second and the speed-up;
+* **time per trial as the study grows to 1,000 trials**: median seconds per trial in windows
+  of 100 (TPE's model and the storage grow with the trial count).
+
+Goal (issue 5): >= 20 trials/s per worker on the embedded defaults with tracking on; >= 1.7x
+with 2 workers on PostgreSQL. This machine has 2 cores shared with other work: figures vary.
+
+Usage::
+
+    python benchmarks/optimize_throughput.py [--trials 300] [--growth 1000]
+        [--pg postgresql://postgres@127.0.0.1:5432/postgres] [--no-tracking]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from optimize_common import bench_config, orcl_bars  # noqa: E402
+
+SPACE = Path(__file__).resolve().parents[1] / "config" / "param_spaces" / "sma_cross.yaml"
+
+
+def trial_rate(study) -> tuple[float, list[float]]:
+    """Trials/s between the first trial's start and the last one's end, and the per-trial
+    durations (wall time between consecutive completions) in trial order."""
+    trials = [t for t in study.get_trials(deepcopy=False) if t.datetime_complete]
+    trials.sort(key=lambda t: t.datetime_complete)
+    span = (trials[-1].datetime_complete - min(t.datetime_start for t in trials)).total_seconds()
+    gaps = [(b.datetime_complete - a.datetime_complete).total_seconds()
+            for a, b in zip(trials, trials[1:])]
+    return len(trials) / span, gaps
+
+
+def run(bars, n_trials: int, workers: int, storage: str | None, tracking: bool):
+    from research_lab.core.optimize import MlflowStudyTracker, NoopTracker, StudyRequest, load_space
+    from research_lab.core.optimize import run_study
+
+    cfg = bench_config(workers=workers)
+    tracker = MlflowStudyTracker() if tracking else NoopTracker()
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    t0 = time.perf_counter()
+    report = run_study(StudyRequest("sma_cross", "ORCL", bars, load_space(SPACE), name,
+                                    n_trials=n_trials, workers=workers, storage_url=storage,
+                                    config=cfg, seed=1), tracker=tracker)
+    t_study = time.perf_counter() - t0
+    tracker.close()  # waits until every child run is in MLflow (or the outbox)
+    total = time.perf_counter() - t0
+    print(f"  [{n_trials} trials, {workers} worker(s)] run_study {t_study:.1f} s (report "
+          f"included), tracking flush after it {total - t_study:.1f} s", file=sys.stderr)
+    from research_lab.core.optimize import storage as S
+
+    study = S.load_study(S.resolve_storage_url(storage), name)
+    rate, gaps = trial_rate(study)
+    lost = None
+    if tracking:
+        lost = n_trials - mlflow_children(name)
+    return report, rate, n_trials / total, gaps, lost
+
+
+def mlflow_children(study_name: str) -> int:
+    from mlflow.tracking import MlflowClient
+
+    from research_lab.core.tracking.config import resolve_target
+
+    client = MlflowClient(resolve_target().uri)
+    exp = client.get_experiment_by_name("Default.Equities.General.sma_cross")
+    runs = client.search_runs([exp.experiment_id], f"tags.study_name = '{study_name}' "
+                              "and tags.kind = 'trial'", max_results=50_000)
+    return len(runs)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--trials", type=int, default=300)
+    ap.add_argument("--growth", type=int, default=1000, help="trials of the growth study (0: skip)")
+    ap.add_argument("--pg", help="PostgreSQL URL (a database is created and dropped)")
+    ap.add_argument("--no-tracking", action="store_true")
+    args = ap.parse_args()
+    os.environ["RESEARCH_LAB_HOME"] = tempfile.mkdtemp(prefix="optimize-bench-")
+    os.environ.pop("RESEARCH_LAB_OPTUNA_STORAGE", None)
+    for var in ("RESEARCH_LAB_MLFLOW_URI", "MLFLOW_TRACKING_URI"):
+        os.environ.pop(var, None)
+    bars = orcl_bars()
+    tracking = not args.no_tracking
+    run(bars, 15, 1, None, False)  # warm-up: numba caches, imports
+    print(f"ORCL {len(bars)} bars, sma_cross, 4 folds, MedianPruner; tracking "
+          f"{'on (MLflow embedded SQLite)' if tracking else 'off'}")
+    rep, rate, e2e, _, lost = run(bars, args.trials, 1, None, tracking)
+    print(f"embedded journal, 1 worker, {args.trials} trials: {rate:.1f} trials/s in the trial "
+          f"loop, {e2e:.1f} trials/s end to end ({rep.pruned} pruned); "
+          f"child runs missing in MLflow: {lost}")
+    _, r2, e2, _, lost2 = run(bars, args.trials, 2, None, tracking)
+    print(f"embedded journal, 2 workers, {args.trials} trials: {r2:.1f} trials/s "
+          f"({r2 / 2:.1f} per worker; {r2 / rate:.2f}x one worker), {e2:.1f} end to end; "
+          f"child runs missing: {lost2}")
+    if args.pg:
+        url = create_db(args.pg)
+        try:
+            _, r1, e1, _, _ = run(bars, args.trials, 1, url, tracking)
+            _, r2, e2, _, _ = run(bars, args.trials, 2, url, tracking)
+            print(f"PostgreSQL, {args.trials} trials: 1 worker {r1:.1f} trials/s "
+                  f"({e1:.1f} end to end); 2 workers {r2:.1f} trials/s ({e2:.1f} end to end); "
+                  f"speed-up {r2 / r1:.2f}x ({e2 / e1:.2f}x end to end)")
+        finally:
+            drop_db(args.pg, url)
+    if args.growth:
+        _, rate, e2e, gaps, lost = run(bars, args.growth, 1, None, tracking)
+        windows = [statistics.median(gaps[i:i + 100]) * 1000 for i in range(0, len(gaps), 100)]
+        print(f"growth to {args.growth} trials (embedded, 1 worker): {rate:.1f} trials/s overall, "
+              f"{e2e:.1f} end to end; child runs missing: {lost}")
+        print("median ms per trial by 100-trial window: "
+              + ", ".join(f"{w:.0f}" for w in windows))
+    return 0
+
+
+def create_db(admin_url: str) -> str:
+    import psycopg2
+
+    name = f"rl_bench_{uuid.uuid4().hex[:10]}"
+    conn = psycopg2.connect(admin_url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_db(admin_url: str, url: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(admin_url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    conn.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""What a trial scores, and the hot path that scores it.
+
+Metrics
+    Any returns-based metric of :mod:`research_lab.core.metrics` (the 32 of its performance and
+    risk groups; trade and benchmark metrics need inputs a trial does not produce). Six of them
+    (:data:`FAST`: ``total_return``, ``cagr``, ``volatility``, ``sharpe_ratio``,
+    ``sortino_ratio``, ``max_drawdown``) come from :func:`~research_lab.core.metrics.fast_metrics`
+    in ~50 us; the others go through the full report (~0.1 s per fold, quantstats), which is
+    fine for a backtrader-speed study and slow for a 1 ms one. Sharpe is the default.
+
+Directions
+    Each metric has a natural direction (:func:`natural_direction`): ``maximize`` for returns
+    and ratios and for ``max_drawdown`` (a negative number: closer to 0 is better),
+    ``minimize`` for volatility, ulcer index, drawdown duration and losing streaks. A study may
+    override it.
+
+Multi-objective
+    :class:`ObjectiveSpec` takes one or more metrics, e.g. ``("sharpe_ratio", "max_drawdown")``
+    with ``("maximize", "maximize")``: the study then returns a Pareto front (``best_trials``)
+    instead of one best trial. Pruning is single-objective only (see :mod:`.sampler`).
+
+Scores that are not numbers
+    A flat equity curve (no trade) has an undefined Sharpe ratio (0 / 0). Such a fold scores
+    ``nan_score`` (0.0 by default: no risk, no reward) so that the trial still informs the
+    sampler; infinities are clipped to +-1e6.
+
+:class:`Evaluator` holds one symbol's prices and the strategy's indicator cache for the
+whole study (an SMA of length 20 is computed once, then reused by every trial that asks for
+it) and returns a trial's per-bar returns over any slice of sessions: the compiled signal and
+fill kernels of :mod:`research_lab.core.backtest`, with no pandas in the loop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+FAST = ("total_return", "cagr", "volatility", "sharpe_ratio", "sortino_ratio", "max_drawdown")
+MINIMIZE = ("volatility", "ulcer_index", "max_drawdown_duration_days", "max_consecutive_losses")
+DIRECTIONS = ("maximize", "minimize")
+CLIP = 1e6
+
+
+def returns_metrics() -> tuple[str, ...]:
+    """The metric names a trial can be scored by (returns-based)."""
+    from research_lab.core.metrics import performance, risk
+
+    return tuple(dict.fromkeys([*performance.DEFINITIONS, *risk.DEFINITIONS]))
+
+
+def natural_direction(metric: str) -> str:
+    return "minimize" if metric in MINIMIZE else "maximize"
+
+
+@dataclass(frozen=True)
+class ObjectiveSpec:
+    """The metric(s) a study optimizes and their directions."""
+
+    metrics: tuple[str, ...] = ("sharpe_ratio",)
+    directions: tuple[str, ...] = ("maximize",)
+    nan_score: float = 0.0
+    periods: int = 252
+
+    @property
+    def multi(self) -> bool:
+        return len(self.metrics) > 1
+
+    @property
+    def primary(self) -> str:
+        return self.metrics[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metrics": list(self.metrics), "directions": list(self.directions),
+                "nan_score": self.nan_score, "periods": self.periods}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ObjectiveSpec:
+        return objective_spec(list(data["metrics"]), list(data["directions"]),
+                              nan_score=data.get("nan_score", 0.0), periods=data.get("periods", 252))
+
+    def scorer(self) -> Callable[[np.ndarray, Any], tuple[float, ...]]:
+        """``f(returns, sessions) -> one score per metric`` (clean floats)."""
+        fast = all(m in FAST for m in self.metrics)
+        metrics, nan_score, periods = self.metrics, self.nan_score, self.periods
+
+        def clean(v: float) -> float:
+            v = float(v)
+            if math.isnan(v):
+                return nan_score
+            return max(-CLIP, min(CLIP, v))
+
+        if fast:
+            from research_lab.core.metrics.fast import fast_metrics
+
+            def score(r: np.ndarray, sessions: Any = None) -> tuple[float, ...]:
+                if r.size < 2:
+                    return tuple(nan_score for _ in metrics)
+                out = fast_metrics(r, periods=periods)
+                return tuple(clean(out[m]) for m in metrics)
+            return score
+
+        def full(r: np.ndarray, sessions: Any = None) -> tuple[float, ...]:
+            import pandas as pd
+
+            from research_lab.core.metrics import performance_report
+
+            if r.size < 2:
+                return tuple(nan_score for _ in metrics)
+            index = sessions if sessions is not None else pd.RangeIndex(r.size)
+            out = performance_report(pd.Series(r, index=index), periods=periods)
+            return tuple(clean(out[m]) for m in metrics)
+        return full
+
+
+def objective_spec(metrics: str | Sequence[str] = "sharpe_ratio",
+                   directions: str | Sequence[str | None] | None = None, *,
+                   nan_score: float = 0.0, periods: int = 252) -> ObjectiveSpec:
+    """Validated :class:`ObjectiveSpec`; ``directions`` default to each metric's natural one.
+    Raises ``ValueError`` naming a bad metric (with the valid ones) or direction."""
+    names = [metrics] if isinstance(metrics, str) else list(metrics)
+    if not names:
+        raise ValueError("an objective needs at least one metric")
+    valid = returns_metrics()
+    for m in names:
+        if m not in valid:
+            raise ValueError(f"unknown metric {m!r} for an objective; valid: {', '.join(valid)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"metric listed twice in {names}")
+    if directions is None or isinstance(directions, str):
+        directions = [directions] * len(names) if len(names) == 1 or directions is None else None
+        if directions is None:
+            raise ValueError("give one direction per metric")
+    dirs = list(directions)
+    if len(dirs) != len(names):
+        raise ValueError(f"{len(names)} metric(s) but {len(dirs)} direction(s)")
+    out = []
+    for m, d in zip(names, dirs):
+        d = d or natural_direction(m)
+        if d not in DIRECTIONS:
+            raise ValueError(f"direction {d!r} for {m} is not one of {', '.join(DIRECTIONS)}")
+        out.append(d)
+    return ObjectiveSpec(tuple(names), tuple(out), float(nan_score), int(periods))
+
+
+class Evaluator:
+    """A strategy's per-bar returns on one symbol's prices, for any parameter set and slice.
+
+    ``returns(params, start, stop)``: a fresh account (the broker's starting cash) trades the
+    strategy's signal over bars ``start..stop-1`` and the per-bar simple returns come back
+    (the first against the starting cash). The signal is computed once over all the prices
+    the evaluator holds (no bar sees a later one), and the position the strategy would hold
+    when the slice opens is carried in: a crossover strategy that has been long since before
+    ``start`` buys at the slice's second open instead of waiting for the next cross.
+    """
+
+    def __init__(self, prices: Any, strategy: str, broker: Mapping[str, Any] | None = None) -> None:
+        from research_lab.core.backtest.costs import BrokerConfig
+        from research_lab.core.backtest.lines import LineCache
+        from research_lab.core.backtest.params import get_space
+        from research_lab.core.backtest.prices import prices_from_bars
+
+        self.prices = prices_from_bars(prices)
+        self.strategy = strategy
+        self.space = get_space(strategy)
+        self.broker = BrokerConfig(**dict(broker or {}))
+        self._args = self.broker.kernel_args()
+        self._cache = LineCache(self.prices)
+        n = len(self.prices)
+        self._buffers = tuple(np.empty(n) for _ in range(4)) + (np.empty(n, dtype=np.int64),)
+
+    def __len__(self) -> int:
+        return len(self.prices)
+
+    @property
+    def sessions(self):
+        return self.prices.sessions
+
+    def signal(self, params: Mapping[str, Any]) -> np.ndarray:
+        """The strategy's signal over every bar (+1 / -1 / 0 / NaN hold), cached lines."""
+        from research_lab.core.backtest.signals import rule_signal
+        from research_lab.core.backtest.strategies import rule_for
+
+        return rule_signal(self._cache, rule_for(self.strategy, params))
+
+    def returns(self, params: Mapping[str, Any], start: int = 0, stop: int | None = None,
+                signal: np.ndarray | None = None) -> np.ndarray:
+        from research_lab.core.backtest.kernels import simulate
+
+        stop = len(self) if stop is None else stop
+        sig = self.signal(params) if signal is None else signal
+        part = np.array(sig[start:stop], dtype=np.float64)
+        if start > 0 and math.isnan(part[0]):
+            known = sig[:start + 1][~np.isnan(sig[:start + 1])]
+            part[0] = known[-1] if known.size else math.nan
+        n = stop - start
+        equity, size, price, comm, bar = (b[:n] for b in self._buffers)
+        p = self.prices
+        simulate(p.open[start:stop], p.close[start:stop], part, *self._args,
+                 equity, bar, size, price, comm)
+        out = np.empty(n)
+        out[0] = equity[0] / self.broker.cash - 1.0
+        np.divide(equity[1:], equity[:-1], out=out[1:])
+        out[1:] -= 1.0
+        return out

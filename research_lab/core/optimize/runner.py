@@ -1,0 +1,278 @@
+"""Run a study: create it once, start the workers, recover from dead ones, resume, report.
+
+::
+
+    from research_lab.core.optimize import StudyRequest, run_study, load_space
+
+    report = run_study(StudyRequest(
+        strategy="sma_cross", symbol="ORCL", bars=bars,
+        space=load_space("config/param_spaces/sma_cross.yaml"),
+        study_name="orcl-sma", n_trials=100, workers=2,
+    ))
+    report.best_params, report.best_value, report.oos.efficiency, report.dsr.dsr, report.pbo.pbo
+
+What :func:`run_study` does, in order:
+
+1. **Budget** (:mod:`.budget`): refuses (or waits) during market hours, and sets the deadline
+   ``margin`` minutes before the next market open (or the timeout, if earlier). The deadline
+   is stored in the study, so workers started elsewhere stop at the same instant.
+2. **Plan** (:mod:`.walkforward`): folds and the held-out period over the bars' sessions.
+3. **Create once** (:func:`.storage.create_study`): the schema and the study, with its
+   :class:`~.definition.StudyDefinition`, before any worker starts. An existing study of the
+   same name resumes if its definition matches, else the run is refused naming what differs.
+4. **Workers**: ``workers == 1`` runs in this process (a seeded study is then reproducible);
+   more start as real processes (``python -m research_lab.core.optimize.worker``), each with an equal share of the trials still
+   missing. Meanwhile a :class:`~.tracking.TrialMonitor` thread logs the finished trials to the
+   tracker in batches and feeds the progress callback.
+5. **Recovery**: when a round of workers ends with trials still RUNNING (a worker was killed),
+   they are failed once their heartbeat is stale (PostgreSQL) or their process is gone
+   (journal file), their retries are enqueued, and another round runs the missing trials.
+   Rounds continue until ``n_trials`` trials are finished or the deadline passes (at most
+   ``3 + max_retry`` rounds, so workers that fail at start-up end the run instead of looping). Running it
+   again later resumes where it stopped: the trials already finished count.
+6. **Report** (:mod:`.report`): leaderboard, best parameters, out-of-sample run, walk-forward
+   efficiency, deflated Sharpe, PBO, plots; then the tracker's parent run is closed with them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from research_lab.core.optimize import storage as S
+from research_lab.core.optimize.budget import TimeBudget, plan_budget
+from research_lab.core.optimize.config import OptimizeConfig, load_optimize_config
+from research_lab.core.optimize.definition import (
+    ATTR, DEADLINE_ATTR, DefinitionError, StudyDefinition, read_definition,
+)
+from research_lab.core.optimize.objective import ObjectiveSpec, objective_spec
+from research_lab.core.optimize.space import SearchSpace
+from research_lab.core.optimize.tracking import NoopTracker, StudyInfo, StudyTracker, TrialMonitor
+from research_lab.core.optimize.walkforward import plan_walkforward
+
+log = logging.getLogger("research_lab.optimize")
+
+
+@dataclass(frozen=True)
+class StudyRequest:
+    """One study to run. Unset values come from ``config`` (``config/optimize.yaml``)."""
+
+    strategy: str
+    symbol: str
+    bars: Any                                  # one symbol's bar frame (all sessions: IS + OOS)
+    space: SearchSpace
+    study_name: str
+    objective: ObjectiveSpec | None = None
+    n_trials: int | None = None
+    workers: int | None = None
+    timeout: float | None = None
+    seed: int | None = None
+    storage_url: str | None = None
+    config: OptimizeConfig = field(default_factory=load_optimize_config)
+    output_dir: str | None = None              # plots and report JSON (default: a temp folder)
+
+
+def resolve_objective(request: StudyRequest) -> ObjectiveSpec:
+    if request.objective is not None:
+        return request.objective
+    return objective_spec(request.config.study.metric, request.config.study.direction)
+
+
+def build_definition(request: StudyRequest) -> StudyDefinition:
+    """The study's definition from the request (validates the bars and the plan)."""
+    from research_lab.core.backtest.prices import prices_from_bars
+    from research_lab.core.marketdata.schema import data_version
+
+    if request.space.strategy != request.strategy:
+        raise ValueError(f"the search space {request.space.source} is for "
+                         f"{request.space.strategy}, not {request.strategy}")
+    cfg = request.config
+    prices = prices_from_bars(request.bars)
+    wf = cfg.walkforward
+    plan = plan_walkforward(prices.sessions, folds=wf.folds, oos_fraction=wf.oos_fraction,
+                            embargo_bars=wf.embargo_bars)
+    return StudyDefinition(
+        study_name=request.study_name, strategy=request.strategy, symbol=request.symbol,
+        start=str(prices.sessions[0].date()), end=str(prices.sessions[-1].date()),
+        data_version=data_version(request.bars), space=request.space,
+        objective=resolve_objective(request), plan=plan, broker=cfg.broker.to_dict(),
+        sampler=cfg.sampler, pruner=cfg.pruner,
+        seed=request.seed if request.seed is not None else cfg.study.seed,
+        n_trials=request.n_trials or cfg.study.n_trials,
+        workers=request.workers or cfg.study.workers, max_retry=cfg.storage.max_retry,
+    )
+
+
+def prepare_study(defn: StudyDefinition, storage_url: str | None, budget: TimeBudget | None,
+                  heartbeat: S.StorageOptions) -> Any:
+    """Create the storage and the study once (or check the existing one); store the deadline.
+    Returns the study (no sampler: for reading and monitoring)."""
+    url = S.resolve_storage_url(storage_url)
+    _, created = S.create_study(url, defn.study_name, list(defn.objective.directions),
+                                {ATTR: defn.to_dict()})
+    study = S.load_study(url, defn.study_name, heartbeat=heartbeat)
+    if not created:
+        existing = read_definition(study)
+        diff = existing.differences(defn)
+        if diff:
+            raise DefinitionError(
+                f"study {defn.study_name!r} in {S.mask(url)} exists with a different "
+                f"{', '.join(diff)}; resume it with the same settings or choose another name")
+        if existing.n_trials != defn.n_trials or existing.workers != defn.workers:
+            study.set_user_attr(ATTR, replace(existing, n_trials=defn.n_trials,
+                                              workers=defn.workers).to_dict())
+    if budget is not None:
+        study.set_user_attr(DEADLINE_ATTR, budget.deadline.timestamp())
+    return study
+
+
+def split_quota(total: int, workers: int) -> list[int]:
+    base, extra = divmod(total, workers)
+    return [base + (1 if i < extra else 0) for i in range(workers) if base + (i < extra) > 0]
+
+
+def _counts(study: Any) -> dict[str, int]:
+    counts = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0}
+    for t in study.get_trials(deepcopy=False):
+        counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
+    return counts
+
+
+def recover(study: Any, max_retry: int, heartbeat: S.StorageOptions,
+            wait: bool = True) -> list[int]:
+    """Fail the trials of dead workers (and enqueue their retries). With ``wait``, polls until
+    no trial is RUNNING, for at most one grace period plus two heartbeats."""
+    failed = S.fail_stale_trials(study, max_retry)
+    limit = time.monotonic() + heartbeat.grace_period + 2 * heartbeat.interval + 5
+    while wait and _counts(study)["running"] and time.monotonic() < limit:
+        time.sleep(0.25)  # polling the storage with a deadline, not synchronizing
+        failed += S.fail_stale_trials(study, max_retry)
+    return failed
+
+
+def _run_round(url: str, defn: StudyDefinition, prices: Any, missing: int, workers: int,
+               options: S.StorageOptions, deadline: float) -> list[int | None]:
+    """One round: this process (one worker) or ``workers`` worker subprocesses, each with an
+    equal share of the ``missing`` trials. Returns the exit codes (0 in-process)."""
+    import pickle
+    import subprocess
+    import sys
+    import tempfile
+
+    from research_lab.core.optimize.worker import run_worker
+
+    quotas = split_quota(missing, workers)
+    if workers == 1:
+        run_worker(url, defn.study_name, prices=prices, quota=quotas[0], worker_index=0,
+                   n_workers=1, heartbeat=options)
+        return [0]
+    with tempfile.TemporaryDirectory(prefix="optuna-workers-") as tmp:
+        procs = []
+        for i, quota in enumerate(quotas):
+            payload = Path(tmp) / f"worker-{i}.pkl"
+            with open(payload, "wb") as fh:
+                pickle.dump(dict(storage_url=url, study_name=defn.study_name, prices=prices,
+                                 quota=quota, worker_index=i, n_workers=workers,
+                                 heartbeat=options), fh)
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "research_lab.core.optimize.worker", str(payload)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+        codes = []
+        for p in procs:  # a worker stops itself at the deadline; the grace is for its last trial
+            try:
+                _, err = p.communicate(timeout=max(1.0, deadline - time.time() + 60))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                _, err = p.communicate()
+            if p.returncode not in (0, -9) and err:
+                log.warning("worker pid %s exited with %s: %s", p.pid, p.returncode,
+                            err.strip().splitlines()[-1] if err.strip() else "")
+            codes.append(p.returncode)
+        return codes
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    study: Any
+    definition: StudyDefinition
+    budget: TimeBudget | None
+    stopped: str
+    rounds: int
+    exit_codes: list[Any]
+    retried: list[int]
+    elapsed_s: float
+    storage_url: str = ""
+    wfe_target: float = 0.7
+
+
+def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now: Any = None,
+              calendar: Any = None, sleep: Callable[[float], None] = time.sleep,
+              on_progress: Callable[[dict[str, int]], None] | None = None,
+              enforce_market_hours: bool = True, report: bool = True) -> Any:
+    """Run (or resume) the study of ``request``; returns a :class:`~.report.StudyReport`
+    (``report=False``: the :class:`RunOutcome`, for callers that report themselves)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    cfg = request.config
+    t0 = time.monotonic()
+    mh = cfg.market_hours
+    timeout = request.timeout if request.timeout is not None else cfg.study.timeout
+    if calendar is None:
+        from research_lab.core.marketdata.calendar import TradingCalendar
+
+        calendar = TradingCalendar(mh.calendar)
+    budget = plan_budget(now, calendar=calendar, timeout=timeout,
+                         margin_minutes=mh.margin_minutes,
+                         policy=mh.policy if enforce_market_hours else "ignore", sleep=sleep)
+    defn = build_definition(request)
+    heartbeat = S.StorageOptions(cfg.storage.heartbeat_interval, cfg.storage.grace_period,
+                                 cfg.storage.max_retry, cfg.storage.journal_fsync,
+                                 cfg.storage.pg_synchronous_commit)
+    url = S.resolve_storage_url(request.storage_url or cfg.storage.url)
+    study = prepare_study(defn, url, budget, heartbeat)
+    tracker = tracker or NoopTracker()
+    tracker.start_study(StudyInfo(
+        defn.study_name, defn.strategy, defn.symbol, defn.objective.metrics,
+        params={"n_trials": defn.n_trials, "workers": defn.workers, "seed": defn.seed,
+                "metric": ",".join(defn.objective.metrics),
+                "direction": ",".join(defn.objective.directions),
+                "folds": len(defn.plan.folds), "storage": S.mask(url),
+                "space": str(defn.space.to_dict()["params"])[:500]},
+        tags={"plan": defn.plan.describe()}))
+    monitor = TrialMonitor(study, tracker, interval=cfg.tracking.batch_seconds,
+                           on_progress=on_progress).start()
+    prices = defn.plan.in_sample(request.bars)
+    deadline = budget.deadline.timestamp()
+    rounds, codes, retried, stopped = 0, [], [], "n_trials"
+    try:
+        retried += recover(study, defn.max_retry, heartbeat, wait=False)
+        while True:
+            c = _counts(study)
+            missing = defn.n_trials - c["complete"] - c["pruned"]
+            if missing <= 0:
+                stopped = "n_trials"
+                break
+            if time.time() >= deadline:
+                stopped = "deadline"
+                break
+            if rounds >= 3 + defn.max_retry:
+                stopped = "workers keep failing"
+                break
+            rounds += 1
+            codes += _run_round(url, defn, prices, missing, defn.workers, heartbeat, deadline)
+            retried += recover(study, defn.max_retry, heartbeat, wait=True)
+    finally:
+        monitor.stop()
+    outcome = RunOutcome(study, defn, budget, stopped, rounds, codes, retried,
+                         time.monotonic() - t0, url, cfg.walkforward.wfe_target)
+    if not report:
+        return outcome
+    from research_lab.core.optimize.report import finish_study
+
+    return finish_study(outcome, request.bars, tracker=tracker,
+                        output_dir=Path(request.output_dir) if request.output_dir else None)

@@ -1,0 +1,197 @@
+"""The ``optimization_study`` asset: an Optuna study of one strategy on one symbol.
+
+Thin: read the partition key and the config, read the symbol's history from the store in one
+query, call :func:`research_lab.core.optimize.run_study` (market-hours budget, walk-forward
+folds, N worker processes, recovery, report), and return the report as metadata: the
+leaderboard as a markdown table, best parameters and value, IS / OOS values and the
+walk-forward efficiency, deflated Sharpe, PBO, trials completed / pruned / failed.
+
+Plots, ``leaderboard.md`` and ``report.json`` go to ``$RESEARCH_LAB_HOME/studies/<study>/``.
+
+Fan-out: ``workers`` > 1 runs that many worker processes on the study; with a PostgreSQL
+storage URL, more workers can join the same study from anywhere
+(``research-lab optimize worker --study-name ... --storage ...``, e.g. docker containers).
+The storage URL is best bound to ``EnvVar``-provided settings: leave ``storage_url`` unset and
+set ``RESEARCH_LAB_OPTUNA_STORAGE`` in the environment of the run.
+"""
+
+
+from datetime import date
+from pathlib import Path
+from typing import Any, Optional
+
+import dagster as dg
+from pydantic import Field
+
+from research_lab.defs.optimize.partitions import (
+    market_history_mapping,
+    split_study_key,
+    study_partitions,
+)
+from research_lab.defs.resources import StoreResource
+from research_lab.defs.tracking.resources import TrackingResource
+
+SPACES_DIR = Path(__file__).resolve().parents[3] / "config" / "param_spaces"
+
+
+class OptimizationConfig(dg.Config):
+    """Launch-pad settings of a study (the strategy and symbol are the partition). Unset
+    values come from config/optimize.yaml."""
+
+    n_trials: Optional[int] = Field(default=None, description="Trials to finish (completed + "
+                                    "pruned) across all workers. Unset: study.n_trials (100).")
+    timeout: Optional[float] = Field(default=None, description="Seconds; the study also stops "
+                                     "market_hours.margin_minutes before the next market open.")
+    metric: Optional[str] = Field(default=None, description="Objective metric, e.g. "
+                                  "sharpe_ratio (default), sortino_ratio, calmar_ratio.")
+    direction: Optional[str] = Field(default=None, description="maximize | minimize (unset: "
+                                     "the metric's natural direction).")
+    param_space: Optional[str] = Field(default=None, description="Search space YAML/JSON file. "
+                                       "Unset: config/param_spaces/<strategy>.yaml if present, "
+                                       "else the strategy's full space from strategies.yaml.")
+    param_space_json: Optional[str] = Field(default=None, description="The search space as a "
+                                            "JSON object (what the HTTP API sends); wins over "
+                                            "param_space.")
+    workers: Optional[int] = Field(default=None, description="Worker processes (unset: "
+                                   "study.workers).")
+    storage_url: Optional[str] = Field(default=None, description="Optuna storage: "
+                                       "postgresql://... or journal:///path. Unset: "
+                                       "RESEARCH_LAB_OPTUNA_STORAGE, else the embedded journal.")
+    study_name: Optional[str] = Field(default=None, description="Study name (resumes if it "
+                                      "exists). Unset: <strategy>.<symbol>.")
+    seed: Optional[int] = Field(default=None, description="Sampler seed (unset: study.seed).")
+    market_hours: Optional[str] = Field(default=None, description="refuse | wait | ignore: "
+                                        "what a run started during market hours does.")
+    start: Optional[str] = Field(default=None, description="First session YYYY-MM-DD (unset: "
+                                 "all stored history).")
+    end: Optional[str] = Field(default=None, description="Last session YYYY-MM-DD.")
+    tracking: bool = Field(default=True, description="Log the study to MLflow (parent run, "
+                           "one child run per trial).")
+
+    def session_range(self) -> tuple[date | None, date | None]:
+        out = []
+        for name in ("start", "end"):
+            text = getattr(self, name)
+            try:
+                out.append(date.fromisoformat(text) if text else None)
+            except ValueError:
+                raise ValueError(f"config {name}={text!r} is not a date (YYYY-MM-DD)") from None
+        return out[0], out[1]
+
+
+def resolve_space(config: OptimizationConfig, strategy: str):
+    import json
+
+    from research_lab.core.optimize import default_space, load_space
+    from research_lab.core.optimize.space import SpaceError, parse_space
+
+    if config.param_space_json:
+        try:
+            data = json.loads(config.param_space_json)
+        except json.JSONDecodeError as exc:
+            raise SpaceError(f"param_space_json: not valid JSON: {exc}") from None
+        return parse_space(data, strategy=strategy, where="param_space_json")
+    if config.param_space:
+        return load_space(config.param_space, strategy=strategy)
+    default = SPACES_DIR / f"{strategy}.yaml"
+    return load_space(default, strategy=strategy) if default.exists() else default_space(strategy)
+
+
+def study_metadata(report: Any) -> dict[str, Any]:
+    """Dagster metadata of a :class:`~research_lab.core.optimize.report.StudyReport`."""
+    md: dict[str, Any] = {
+        "study_name": report.study_name,
+        "leaderboard": dg.MetadataValue.md(report.leaderboard_markdown()),
+        "best_params": dg.MetadataValue.json(report.best_params),
+        "trials_completed": dg.MetadataValue.int(report.complete),
+        "trials_pruned": dg.MetadataValue.int(report.pruned),
+        "trials_failed": dg.MetadataValue.int(report.counts.get("fail", 0)),
+        "stopped": report.stopped,
+        "walk_forward": report.plan,
+        "storage": report.storage,
+        "summary": dg.MetadataValue.md("\n".join(f"- {line}" for line in report.summary_lines())),
+        "report": dg.MetadataValue.path(str(Path(report.plots["optimization_history.png"]).parent
+                                            / "report.json")),
+    }
+    for key, value in report.figures().items():
+        if key.startswith("trials_"):
+            continue
+        md[key] = dg.MetadataValue.float(float(value))
+    for name, path in report.plots.items():
+        md[name.removesuffix(".png")] = dg.MetadataValue.path(path)
+    return md
+
+
+@dg.asset(
+    partitions_def=study_partitions,
+    deps=[
+        dg.AssetDep("market_data", partition_mapping=market_history_mapping),
+        dg.AssetDep("anomaly_scores", partition_mapping=market_history_mapping),
+    ],
+    group_name="optimize",
+    kinds={"optuna"},
+    description="An Optuna study (TPE + median pruner over walk-forward folds) of one strategy "
+    "on one symbol's stored history: leaderboard, best params, IS/OOS, deflated Sharpe, PBO. "
+    "Runs off market hours (refuses or waits during a session, stops before the next open).",
+)
+def optimization_study(
+    context: dg.AssetExecutionContext,
+    config: OptimizationConfig,
+    store: StoreResource,
+    tracking: TrackingResource,
+) -> dg.MaterializeResult:
+    from research_lab.core.marketdata.schema import data_version
+    from research_lab.core.optimize import (
+        MarketHoursError, MlflowStudyTracker, NoopTracker, StudyRequest, load_optimize_config,
+        objective_spec, run_study,
+    )
+
+    strategy, symbol = split_study_key(context.partition_key)
+    cfg = load_optimize_config()
+    cfg = cfg.override("study", n_trials=config.n_trials, workers=config.workers,
+                       timeout=config.timeout, seed=config.seed)
+    cfg = cfg.override("market_hours", policy=config.market_hours)
+    cfg = cfg.override("storage", url=config.storage_url)
+    space = resolve_space(config, strategy)                    # bad input fails first
+    objective = objective_spec(config.metric or cfg.study.metric,
+                               config.direction or (cfg.study.direction if not config.metric
+                                                    else None))
+    start, end = config.session_range()
+    st = store.open()
+    from research_lab.defs.quality.gate import quality_gate
+
+    quality_gate(st, symbol)              # open critical anomalies block the study (dg.Failure)
+    bars = st.read_bars(symbol, start, end)                    # one query
+    if bars.empty:
+        raise dg.Failure(description=f"the store at {st.url} has no bars of {symbol}; "
+                                     "materialize market_data for it first")
+    name = config.study_name or f"{strategy}.{symbol}"
+    tracker = NoopTracker()
+    if config.tracking and cfg.tracking.enabled:
+        tracker = MlflowStudyTracker(
+            project=cfg.tracking.project, strategy_family=cfg.tracking.strategy_family,
+            tracker=tracking.get_tracker(),
+            lineage=tracking.lineage(context, data_version=data_version(bars),
+                                     seed=cfg.study.seed))
+    context.log.info(f"study {name}: {strategy} on {symbol}, {len(bars)} bars, "
+                     f"{cfg.study.n_trials} trials, {cfg.study.workers} worker(s)")
+    last = [0]
+
+    def progress(counts: dict[str, int]) -> None:
+        done = counts["complete"] + counts["pruned"]
+        if done >= last[0] + max(1, cfg.study.n_trials // 10):
+            last[0] = done
+            context.log.info(f"{done}/{cfg.study.n_trials} trials ({counts['pruned']} pruned, "
+                             f"{counts['fail']} failed)")
+
+    from research_lab.core.settings import load_settings
+
+    out = str(load_settings().home / "studies" / name.replace("/", "_"))
+    try:
+        report = run_study(StudyRequest(strategy, symbol, bars, space, name, objective=objective,
+                                        config=cfg, output_dir=out), tracker=tracker,
+                           on_progress=progress)
+    except MarketHoursError as exc:
+        raise dg.Failure(description=f"refused: {exc}") from None
+    context.log.info(" | ".join(report.summary_lines()))
+    return dg.MaterializeResult(metadata=study_metadata(report))
