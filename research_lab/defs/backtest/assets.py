@@ -76,7 +76,7 @@ class BacktestConfig(dg.Config):
     strategy_family: str = Field(default="General", description="MLflow experiment: family.")
     output_dir: Optional[str] = Field(
         default=None,
-        description="Base folder of the <strategy>/<symbol>/ outputs "
+        description="Base folder of the `STRATEGY/SYMBOL/` outputs "
         "(unset: $RESEARCH_LAB_HOME/backtests).",
     )
 
@@ -159,7 +159,7 @@ def output_folder(config: BacktestConfig, strategy: str, symbol: str) -> Path:
     kinds={"python"},
     description="One strategy backtested on one symbol's whole stored history: 50 metrics, "
     "regime table, benchmark comparison; result JSON, equity plot, trades CSV and tearsheet "
-    "under RESEARCH_LAB_HOME/backtests/<strategy>/<symbol>/.",
+    "under `$RESEARCH_LAB_HOME/backtests/STRATEGY/SYMBOL/`.",
 )
 def backtest_results(
     context: dg.AssetExecutionContext,

@@ -127,7 +127,7 @@ def _history(store, symbol: str):
     pool="rl_training",
     description="A trading policy per symbol (Stable-Baselines3 on the TradingEnv), trained on "
     "the training period with early stopping on validation, under guardrails; saved as "
-    "policy.zip under RESEARCH_LAB_HOME/rl/<symbol>/.",
+    "policy.zip under `$RESEARCH_LAB_HOME/rl/SYMBOL/`.",
 )
 def rl_policy(
     context: dg.AssetExecutionContext,
