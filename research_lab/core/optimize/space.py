@@ -33,16 +33,15 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# one constraint grammar and class for strategies and searches (``fast < slow``)
+from research_lab.core.backtest.params import _CONSTRAINT, Constraint
+
 KINDS = ("int", "float", "categorical")
-_CONSTRAINT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=|<|>)\s*([A-Za-z_]\w*)\s*$")
-_OPS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 
 
 class SpaceError(ValueError):
@@ -95,19 +94,6 @@ class Dimension:
         if self.log:
             out["log"] = True
         return out
-
-
-@dataclass(frozen=True)
-class Constraint:
-    left: str
-    op: str
-    right: str
-
-    def holds(self, params: Mapping[str, Any]) -> bool:
-        return bool(_OPS[self.op](params[self.left], params[self.right]))
-
-    def __str__(self) -> str:
-        return f"{self.left} {self.op} {self.right}"
 
 
 @dataclass(frozen=True)
