@@ -268,6 +268,12 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
             retried += recover(study, defn.max_retry, heartbeat, wait=True)
     finally:
         monitor.stop()
+    # a surviving worker's heartbeat check may have failed and re-enqueued a dead worker's trial
+    # before this process did: the storage says which trials were retried, whoever did it
+    retried = sorted(set(retried) | {
+        t.system_attrs["failed_trial"] for t in study.get_trials(deepcopy=False)
+        if "failed_trial" in t.system_attrs
+    })
     outcome = RunOutcome(study, defn, budget, stopped, rounds, codes, retried,
                          time.monotonic() - t0, url, cfg.walkforward.wfe_target)
     if not report:
