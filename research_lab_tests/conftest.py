@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,11 +55,11 @@ def _with_database(url: str, dbname: str) -> str:
     return f"{base}/{dbname}"
 
 
-@pytest.fixture
-def pg_url():
-    """A new empty PostgreSQL database for one test; dropped afterwards."""
+@contextmanager
+def temp_pg_database(prefix: str = "rl_test"):
+    """A new empty PostgreSQL database (its URL), dropped on exit; for fixtures of any scope."""
     admin = _pg_admin()
-    dbname = f"rl_test_{uuid.uuid4().hex[:12]}"
+    dbname = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{dbname}"')
     try:
@@ -67,6 +68,13 @@ def pg_url():
         with admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture
+def pg_url():
+    """A new empty PostgreSQL database for one test; dropped afterwards."""
+    with temp_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

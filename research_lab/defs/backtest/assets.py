@@ -27,7 +27,7 @@ from research_lab.defs.backtest.metadata import backtest_metadata
 from research_lab.defs.backtest.partitions import (
     STRATEGY_NAMES,
     backtest_partitions,
-    market_history_mapping,
+    history_deps,
     split_backtest_key,
 )
 from research_lab.defs.resources import SourceResource, StoreResource
@@ -151,10 +151,7 @@ def output_folder(config: BacktestConfig, strategy: str, symbol: str) -> Path:
 
 @dg.asset(
     partitions_def=backtest_partitions,
-    deps=[
-        dg.AssetDep("market_data", partition_mapping=market_history_mapping),
-        dg.AssetDep("anomaly_scores", partition_mapping=market_history_mapping),
-    ],
+    deps=history_deps,
     group_name="backtest",
     kinds={"python"},
     description="One strategy backtested on one symbol's whole stored history: 50 metrics, "

@@ -49,3 +49,11 @@ def split_backtest_key(key: str | dg.MultiPartitionKey) -> tuple[str, str]:
         key = backtest_partitions.get_partition_key_from_str(key)
     parts = key.keys_by_dimension
     return parts["strategy"], parts["symbol"]
+
+
+# what a whole-history asset (backtests, studies) of one symbol reads: every session of its
+# bars, and of its anomaly scores (so an open critical anomaly shows upstream in the graph)
+history_deps = [
+    dg.AssetDep("market_data", partition_mapping=market_history_mapping),
+    dg.AssetDep("anomaly_scores", partition_mapping=market_history_mapping),
+]

@@ -24,7 +24,7 @@ import dagster as dg
 from pydantic import Field
 
 from research_lab.defs.optimize.partitions import (
-    market_history_mapping,
+    history_deps,
     split_study_key,
     study_partitions,
 )
@@ -124,10 +124,7 @@ def study_metadata(report: Any) -> dict[str, Any]:
 
 @dg.asset(
     partitions_def=study_partitions,
-    deps=[
-        dg.AssetDep("market_data", partition_mapping=market_history_mapping),
-        dg.AssetDep("anomaly_scores", partition_mapping=market_history_mapping),
-    ],
+    deps=history_deps,
     group_name="optimize",
     kinds={"optuna"},
     description="An Optuna study (TPE + median pruner over walk-forward folds) of one strategy "

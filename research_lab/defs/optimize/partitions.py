@@ -10,9 +10,10 @@ from research_lab.defs.backtest.partitions import (
     STRATEGY_NAMES,
     backtest_key as study_key,
     backtest_partitions as study_partitions,
+    history_deps,
     market_history_mapping,
     split_backtest_key as split_study_key,
 )
 
-__all__ = ["STRATEGY_NAMES", "market_history_mapping", "study_key", "split_study_key",
+__all__ = ["STRATEGY_NAMES", "history_deps", "market_history_mapping", "study_key", "split_study_key",
            "study_partitions"]

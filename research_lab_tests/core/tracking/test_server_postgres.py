@@ -7,7 +7,6 @@ its schema) and ~7 s to restart, and the suite runs with ``pytest -n 2 --dist lo
 would give each of several tests of this module its own worker, and so its own server.
 """
 
-import uuid
 
 import pytest
 
@@ -16,7 +15,7 @@ from research_lab.core.tracking.outbox import Outbox
 from research_lab.core.tracking.retry import Backoff
 from research_lab.core.tracking.server import MlflowServer, ServerSpec, free_port
 from research_lab.core.tracking.writer import run_key_filter
-from research_lab_tests.conftest import _pg_admin, _with_database, PG_ADMIN_URL
+from research_lab_tests.conftest import temp_pg_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 EXP = "Q3_2025.Equities.MeanReversion.SMACrossover"
@@ -24,16 +23,8 @@ EXP = "Q3_2025.Equities.MeanReversion.SMACrossover"
 
 @pytest.fixture(scope="module")
 def pg_db():
-    admin = _pg_admin()
-    name = f"rl_test_mlflow_{uuid.uuid4().hex[:10]}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(PG_ADMIN_URL, name)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with temp_pg_database("rl_test_mlflow") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
