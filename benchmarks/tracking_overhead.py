@@ -16,7 +16,10 @@ Per mode it prints, in milliseconds:
 * ``per run, flushed``: wall time of the 100 calls *plus* waiting until all are written,
   divided by 100 — the throughput cost when backtests are faster than the writer;
 * ``sync write``: one run written in the caller's thread (``background=False``) — what the
-  cost would be without the background writer.
+  cost would be without the background writer;
+* ``child, bulk / one by one, flushed``: a study's trials — 3 x ``--runs`` child runs without
+  artifacts logged back to back under one parent, per run including the final flush, with the
+  SQL stores' one-transaction path (tracking/bulk.py) and with it turned off.
 
 Modes: ``embedded`` (SQLite + artifact folder, no server), ``http-pg`` (``mlflow server`` on a
 fresh PostgreSQL database, artifacts proxied), ``http-sqlite`` (server on SQLite). Target
@@ -125,8 +128,33 @@ def measure(uri: str, tmp: Path, runs: int, params, metrics, files) -> dict[str,
             log(t, 10_000 + i)
             sync.append(time.perf_counter() - t0)
     out["sync write median"] = statistics.median(sync) * 1000
+    for label, bulk in (("child, bulk", True), ("child, one by one", False)):
+        ms, missing = children(uri, tmp / label.replace(" ", "-"), runs * 3, bulk)
+        out[f"{label}, flushed"] = ms
+        lost += missing
     out["not written"] = lost
     return out
+
+
+def children(uri: str, outbox: Path, n: int, bulk: bool) -> tuple[float, int]:
+    """A study's trials: ``n`` child runs (2 params, 8 metrics, no artifacts) logged back to
+    back under one parent; milliseconds per run including the final flush, and how many are
+    not in MLflow. ``bulk=False`` turns the one-transaction path (tracking/bulk.py) off."""
+    from research_lab.core.tracking import ExperimentTracker
+
+    tracker = ExperimentTracker(uri, outbox_dir=outbox)
+    if not bulk:
+        tracker._bulk_available = False
+    parent = tracker.start_parent("Bench.Equities.MeanReversion.SMACrossover", "study")
+    parent.wait(60)
+    start = time.perf_counter()
+    tickets = [tracker.log_child(parent, f"trial {i}", params={"fast": i, "slow": 200},
+                                 metrics={f"m{k}": k * 0.1 + i for k in range(8)},
+                                 tags={"state": "COMPLETE"}) for i in range(n)]
+    tracker.flush()
+    took = time.perf_counter() - start
+    tracker.close()
+    return took / n * 1000, sum(1 for t in tickets if not t.run_id)
 
 
 def main(argv=None) -> int:
@@ -153,9 +181,9 @@ def main(argv=None) -> int:
                 results[mode] = measure(uri, tmp / mode, args.runs, params, metrics, files)
         keys = list(next(iter(results.values())))
         print(f"\nmilliseconds, {args.runs} runs per mode")
-        print(f"{'':<20}" + "".join(f"{m:>14}" for m in results))
+        print(f"{'':<28}" + "".join(f"{m:>14}" for m in results))
         for key in keys:
-            print(f"{key:<20}" + "".join(f"{r[key]:>14.1f}" for r in results.values()))
+            print(f"{key:<28}" + "".join(f"{r[key]:>14.1f}" for r in results.values()))
         print()
         for mode, r in results.items():
             goal = GOALS[mode]

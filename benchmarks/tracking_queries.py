@@ -60,6 +60,8 @@ def seed_runs(db_url: str, exp_ids: dict[str, str], n: int, rng: random.Random) 
         SqlLatestMetric, SqlMetric, SqlParam, SqlRun, SqlTag,
     )
 
+    from research_lab.core.tracking.bulk import insert_rows
+
     started = time.perf_counter()
     engine = sa.create_engine(db_url)
     now = int(time.time() * 1000)
@@ -100,10 +102,8 @@ def seed_runs(db_url: str, exp_ids: dict[str, str], n: int, rng: random.Random) 
             latest.append(dict(key=m, value=value, timestamp=start + 500, step=0,
                                is_nan=False, run_uuid=run_id))
     with engine.begin() as conn:
-        for model, rows in ((SqlRun, runs), (SqlParam, params), (SqlTag, tags),
-                            (SqlMetric, metrics), (SqlLatestMetric, latest)):
-            for k in range(0, len(rows), 20_000):
-                conn.execute(sa.insert(model.__table__), rows[k:k + 20_000])
+        insert_rows(conn, {SqlRun: runs, SqlParam: params, SqlTag: tags, SqlMetric: metrics,
+                           SqlLatestMetric: latest})
         conn.execute(sa.text("ANALYZE"))
     engine.dispose()
     return time.perf_counter() - started

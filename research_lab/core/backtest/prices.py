@@ -44,10 +44,14 @@ class Prices:
 
     def head(self, n: int) -> "Prices":
         """The first ``n`` bars (what a strategy could have seen at bar ``n - 1``)."""
+        return self.window(0, n)
+
+    def window(self, start: int, stop: int) -> "Prices":
+        """Bars ``start .. stop - 1``."""
         return Prices(
             self.symbol,
-            self.sessions[:n],
-            *(np.ascontiguousarray(getattr(self, f)[:n]) for f in PRICE_FIELDS),
+            self.sessions[start:stop],
+            *(np.ascontiguousarray(getattr(self, f)[start:stop]) for f in PRICE_FIELDS),
         )
 
 

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+ENGINES = ("fast", "backtrader")
 FAST = ("total_return", "cagr", "volatility", "sharpe_ratio", "sortino_ratio", "max_drawdown")
 MINIMIZE = ("volatility", "ulcer_index", "max_drawdown_duration_days", "max_consecutive_losses")
 DIRECTIONS = ("maximize", "minimize")
@@ -155,16 +156,25 @@ class Evaluator:
     the evaluator holds (no bar sees a later one), and the position the strategy would hold
     when the slice opens is carried in: a crossover strategy that has been long since before
     ``start`` buys at the slice's second open instead of waiting for the next cross.
+
+    ``engine="backtrader"`` simulates each slice with the reference engine instead (the same
+    signal and broker through :func:`research_lab.core.backtest.run_signal`): the same returns
+    within the engines' stated tolerance at ~100x the cost, for cross-checking a study and
+    for benchmarks that need a reference-speed objective.
     """
 
-    def __init__(self, prices: Any, strategy: str, broker: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, prices: Any, strategy: str, broker: Mapping[str, Any] | None = None,
+                 engine: str = "fast") -> None:
         from research_lab.core.backtest.costs import BrokerConfig
         from research_lab.core.backtest.lines import LineCache
         from research_lab.core.backtest.params import get_space
         from research_lab.core.backtest.prices import prices_from_bars
 
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
         self.prices = prices_from_bars(prices)
         self.strategy = strategy
+        self.engine = engine
         self.space = get_space(strategy)
         self.broker = BrokerConfig(**dict(broker or {}))
         self._args = self.broker.kernel_args()
@@ -197,10 +207,16 @@ class Evaluator:
             known = sig[:start + 1][~np.isnan(sig[:start + 1])]
             part[0] = known[-1] if known.size else math.nan
         n = stop - start
-        equity, size, price, comm, bar = (b[:n] for b in self._buffers)
-        p = self.prices
-        simulate(p.open[start:stop], p.close[start:stop], part, *self._args,
-                 equity, bar, size, price, comm)
+        if self.engine == "backtrader":
+            from research_lab.core.backtest import run_signal
+
+            equity = run_signal(self.prices.window(start, stop), part, engine="backtrader",
+                                **self.broker.to_dict()).equity.to_numpy()
+        else:
+            equity, size, price, comm, bar = (b[:n] for b in self._buffers)
+            p = self.prices
+            simulate(p.open[start:stop], p.close[start:stop], part, *self._args,
+                     equity, bar, size, price, comm)
         out = np.empty(n)
         out[0] = equity[0] / self.broker.cash - 1.0
         np.divide(equity[1:], equity[:-1], out=out[1:])

@@ -79,19 +79,34 @@ def _walk_forward_pruner_class() -> type:
     if WalkForwardMedianPruner is not None:
         return WalkForwardMedianPruner
     import statistics
+    import threading
 
     import optuna
     from optuna.trial import TrialState
 
     class _Pruner(optuna.pruners.BasePruner):
         """Prune when the running mean of the fold scores is worse than the median running
-        mean of the completed trials over the same folds."""
+        mean of the completed trials over the same folds.
+
+        The completed trials are read once per trial (at its first prunable fold) and reused
+        for its later folds: one storage read per trial instead of one per fold (on
+        PostgreSQL each read reloads every running trial, ~10 ms). One worker decides
+        exactly as with a read per fold (no trial completes while its own runs); with several
+        workers, a trial may not see the ones that completed during its own folds."""
 
         def __init__(self, n_startup_trials: int = 5, n_warmup_steps: int = 0,
                      interval_steps: int = 1) -> None:
             self.n_startup_trials = n_startup_trials
             self.n_warmup_steps = n_warmup_steps
             self.interval_steps = interval_steps
+            self._local = threading.local()
+
+        def _completed(self, study: Any, trial: Any) -> list[Any]:
+            key = (study.study_name, trial.number)
+            if getattr(self._local, "key", None) != key:
+                self._local.done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                self._local.key = key
+            return self._local.done
 
         def prune(self, study: Any, trial: Any) -> bool:
             step = trial.last_step
@@ -99,7 +114,7 @@ def _walk_forward_pruner_class() -> type:
                 return False
             if (step - self.n_warmup_steps) % self.interval_steps:
                 return False
-            done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            done = self._completed(study, trial)
             if len(done) < self.n_startup_trials:
                 return False
 

@@ -17,7 +17,8 @@ optuna/studies.journal``)            serialized by an ``fcntl.flock`` lock (:cla
                                      ``synchronous_commit=off`` unless
                                      ``storage.pg_synchronous_commit: true``: a commit does not
                                      wait for the WAL flush (~70 commits a trial; measured 1.25x
-                                     -> 1.56x for 2 workers). A killed worker loses nothing; a
+                                     -> 1.5x for 2 workers, before other savings took it to
+                                     ~2.2x, docs/optimization.md). A killed worker loses nothing; a
                                      crash of the PostgreSQL server itself may lose the last
                                      ~0.6 s of trial records (the database stays consistent and
                                      the study re-runs the missing trials on resume).

@@ -24,7 +24,9 @@ How it keeps both promises, speed and nothing lost:
    naming it), journals the record to the outbox folder (a JSON file plus copies of the artifact
    files, ~1 ms), puts it on a queue and returns a :class:`RunTicket`.
 2. A background thread writes it with batched calls (:mod:`.writer`), retrying transient errors
-   with backoff (:mod:`.retry`), then deletes the journal entry.
+   with backoff (:mod:`.retry`), then deletes the journal entry. On MLflow's SQL stores
+   (embedded SQLite, a PostgreSQL database) the finished runs that queued up meanwhile (a
+   study's trials) go in one transaction (:mod:`.bulk`): ~1 ms a run instead of ~39.
 3. If the server stays unreachable or refuses the record, the entry moves to the outbox's
    ``pending/`` folder and the tracker goes offline for ``offline_cooldown`` seconds (records go
    straight to ``pending/`` without waiting on a dead server). ``replay_outbox()``, the
@@ -49,6 +51,7 @@ from dataclasses import replace
 from typing import Any
 
 from research_lab.core.tracking import tags as T
+from research_lab.core.tracking.bulk import MAX_BATCH, BulkRunWriter, bulk_eligible
 from research_lab.core.tracking.config import TrackingTarget, resolve_target
 from research_lab.core.tracking.naming import ExperimentName
 from research_lab.core.tracking.outbox import Entry, Outbox
@@ -93,6 +96,8 @@ class ExperimentTracker:
         self.background = background
         self._code_version = code_version
         self._writer = MlflowWriter(self.target)
+        self._bulk = BulkRunWriter(self._writer)
+        self._bulk_available: bool | None = None
         self._journal = None
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
@@ -236,31 +241,85 @@ class ExperimentTracker:
 
     def _work(self) -> None:
         while True:
-            item = self._queue.get()
+            batch = [self._queue.get()]
             try:
-                if item is _STOP:
+                if batch[0] is not _STOP and self._bulk_ready(batch[0][1]):
+                    # what queued up while the last write ran goes in one transaction
+                    while len(batch) < MAX_BATCH:
+                        try:
+                            item = self._queue.get_nowait()
+                        except queue.Empty:
+                            break
+                        batch.append(item)
+                        if item is _STOP or not self._bulk_ready(item[1]):
+                            break
+                items = [i for i in batch if i is not _STOP]
+                bulk = [i for i in items if self._bulk_ready(i[1])]
+                if len(bulk) > 1:
+                    self._process_bulk(bulk)
+                for item in items:
+                    if len(bulk) <= 1 or item not in bulk:
+                        self._process(*item)
+                if batch[-1] is _STOP:
                     return
-                self._process(*item)
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
 
-    def _process(self, entry: Entry, record: RunRecord, ticket: RunTicket) -> None:
+    def _bulk_ready(self, record: RunRecord) -> bool:
+        if self._bulk_available is None:
+            try:
+                self._bulk_available = self._bulk.available()
+            except Exception:  # noqa: BLE001 - no bulk path: every record goes one by one
+                self._bulk_available = False
+        # not a parent's finish: that completes a run written before
+        return self._bulk_available and bulk_eligible(record) and record.key not in self._tickets
+
+    def _parent_ready(self, entry: Entry, record: RunRecord, ticket: RunTicket) -> bool:
+        """Wait for the run this record depends on (a child's parent, a parent's start);
+        False (and the record is in the outbox) when that run waits in the outbox."""
         first = self._tickets.get(record.parent_key or record.key)
         if first is not None and first is not ticket:  # a child, or a parent's finish
             first.wait(self.close_timeout)
             if first.run_id is None:
                 self._to_outbox(entry, record, ticket, "parent run waits in the outbox")
-                return
+                return False
             if record.key == first.key:
                 self._tickets.pop(record.key, None)
         if time.monotonic() < self._offline_until:
             self._to_outbox(entry, record, ticket, "tracking server failed recently (offline)")
+            return False
+        return True
+
+    def _process_bulk(self, items: list[tuple[Entry, RunRecord, RunTicket]]) -> None:
+        """Many finished runs in one transaction (:mod:`.bulk`); on any failure, one by one."""
+        ready = [item for item in items if self._parent_ready(*item)]
+        if not ready:
+            return
+        try:
+            written, _ = self._bulk.write_many([record for _, record, _ in ready])
+        except Exception as exc:  # noqa: BLE001 - the one-by-one path retries or outboxes
+            log.info("bulk write of %d runs failed (%s); writing them one by one",
+                     len(ready), short_error(exc))
+            written = {}
+        for entry, record, ticket in ready:
+            run_id = written.get(record.key)
+            if run_id is None:
+                self._process(entry, record, ticket, lookup=True, checked=True)
+                continue
+            self._writer.note_written(record.key, run_id)
+            self.outbox.remove(entry)
+            ticket._resolve(run_id)
+
+    def _process(self, entry: Entry, record: RunRecord, ticket: RunTicket, *,
+                 lookup: bool = False, checked: bool = False) -> None:
+        if not checked and not self._parent_ready(entry, record, ticket):
             return
         tries = [0]
 
         def attempt() -> str:
             tries[0] += 1
-            return self._writer.write(record, lookup=tries[0] > 1 or record.attempts > 0)
+            return self._writer.write(record, lookup=lookup or tries[0] > 1 or record.attempts > 0)
 
         try:
             run_id = retry_call(attempt, self.backoff, on_retry=lambda n, e: log.info(

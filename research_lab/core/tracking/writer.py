@@ -156,6 +156,11 @@ class MlflowWriter:
         self._runs[parent_key] = run.info.run_id
         return run.info.run_id
 
+    def note_written(self, key: str, run_id: str) -> None:
+        """Remember a run written completely elsewhere (:mod:`.bulk`)."""
+        self._runs[key] = run_id
+        self._finished.add(key)
+
     def write(self, record: RunRecord, *, lookup: bool) -> str:
         """Write ``record``; returns the MLflow run id. ``lookup``: search by run key first."""
         if record.key in self._finished:

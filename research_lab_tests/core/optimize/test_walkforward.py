@@ -46,6 +46,20 @@ def test_evaluator_matches_the_backtest_engine(bars):
     assert part.shape == (300,) and np.isfinite(part).all()
 
 
+def test_the_reference_engine_scores_every_fold_slice_the_same(bars):
+    """engine="backtrader": each slice (position carried in, fresh cash) through backtrader
+    gives the fast engine's returns: a study can be cross-checked on the reference engine."""
+    broker = {"cash": 10_000.0, "sizing": "percent", "percent": 95.0, "commission": 0.001}
+    fast = Evaluator(bars, "sma_cross", broker)
+    ref = Evaluator(bars, "sma_cross", broker, engine="backtrader")
+    for params in ({"fast": 8, "slow": 40}, {"fast": 20, "slow": 90}):
+        for start, stop in ((0, 300), (300, 700), (700, 1200)):
+            a, b = fast.returns(params, start, stop), ref.returns(params, start, stop)
+            assert np.allclose(a, b, rtol=0, atol=1e-12), (params, start, stop)
+    with pytest.raises(ValueError, match="unknown engine 'vectorbt'"):
+        Evaluator(bars, "sma_cross", engine="vectorbt")
+
+
 def test_walk_forward_efficiency():
     assert walk_forward_efficiency(0.7, 1.0) == pytest.approx(0.7)
     assert np.isnan(walk_forward_efficiency(0.5, -0.2))
