@@ -97,6 +97,8 @@ def main() -> int:
                     help="1-vs-2-worker PostgreSQL comparisons (each on a fresh database)")
     ap.add_argument("--no-tracking", action="store_true")
     args = ap.parse_args()
+    if args.pg_repeat < 1:
+        ap.error(f"--pg-repeat must be at least 1, got {args.pg_repeat}")
     os.environ["RESEARCH_LAB_HOME"] = tempfile.mkdtemp(prefix="optimize-bench-")
     os.environ.pop("RESEARCH_LAB_OPTUNA_STORAGE", None)
     for var in ("RESEARCH_LAB_MLFLOW_URI", "MLFLOW_TRACKING_URI"):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
+from research_lab.core.yamlfile import read_mapping
 
 SOURCE_KINDS = ("synthetic", "csv", "yfinance")
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "research_lab.yaml"
@@ -159,14 +159,7 @@ def load_settings(
     ) else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
     values: dict[str, Any] = {}
     if cfg_path is not None:
-        if not cfg_path.exists():
-            raise SettingsError(f"config file {cfg_path} does not exist")
-        try:
-            data = yaml.safe_load(cfg_path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise SettingsError(f"{cfg_path}: not valid YAML: {exc}") from exc
-        if not isinstance(data, Mapping):
-            raise SettingsError(f"{cfg_path}: top level must be a mapping")
+        data = read_mapping(cfg_path, error=SettingsError)
         values = _from_mapping(data, cfg_path)
     settings = LabSettings(config_path=cfg_path, **values)
 

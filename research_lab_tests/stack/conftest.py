@@ -8,9 +8,11 @@ started by process group.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -21,6 +23,9 @@ from research_lab_tests.conftest import IN_CI, PG_ADMIN_URL, _pg_admin
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SHOTS = ARTIFACTS / "browser"  # the browser tests' screenshots (gitignored)
 
 
 def free_port() -> int:
@@ -105,3 +110,45 @@ def missing_tool(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: .ci/run must install it)")
     pytest.skip(reason)
+
+
+def require_chromium() -> None:
+    """Debian's Chromium, or skip (fail under CI=true): never a browser download of our own."""
+    if not CHROMIUM.exists():
+        missing_tool(f"{CHROMIUM} not found (scripts/install-browser installs Debian's chromium)")
+
+
+@pytest.fixture
+def page():
+    """A page of headless Chromium driven by playwright (1440x900, 30 s timeouts)."""
+    require_chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing_tool("the playwright Python client is not installed (scripts/install-browser)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport={"width": 1440, "height": 900})
+        pg.set_default_timeout(30_000)
+        try:
+            yield pg
+        finally:
+            browser.close()
+
+
+def ingested_dagster_home(tmp_path: Path, env: dict[str, str], end: str) -> dict[str, str]:
+    """A Dagster home under ``tmp_path`` (the project's dagster.yaml, no newsletter pop-up)
+    with ACME 2024-01-02..``end`` ingested by ``research-lab data ingest``; returns ``env``
+    with ``DAGSTER_HOME`` set to it."""
+    home = tmp_path / "dagster_home"
+    (home / ".nux").mkdir(parents=True)
+    (home / ".nux" / "nux.yaml").write_text("seen: 1\n")  # no newsletter pop-up over the UI
+    shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {**env, "DAGSTER_HOME": str(home)}
+    subprocess.run(
+        [str(Path(sys.executable).parent / "research-lab"), "data", "ingest", "--symbols", "ACME",
+         "--start", "2024-01-02", "--end", end],
+        env=env, cwd=tmp_path, check=True, capture_output=True,
+    )
+    return env

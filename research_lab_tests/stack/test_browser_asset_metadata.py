@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +32,9 @@ from pathlib import Path
 import pytest
 
 from research_lab.cli.stack_supervisor import graphql
-from research_lab_tests.stack.conftest import ROOT, free_port, missing_tool, stop_group, wait_for
-from research_lab_tests.stack.test_browser_dagster_ui import CHROMIUM, SHOTS, page  # noqa: F401
+from research_lab_tests.stack.conftest import (
+    SHOTS, free_port, ingested_dagster_home, require_chromium, stop_group, wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -100,19 +100,10 @@ def webserver(tmp_path, lab_subprocess_env, monkeypatch):
 
     Set up before the browser starts (playwright's event loop would make Dagster's in-process
     runs warn), so it checks for the browser itself first: no 20 s of set-up to skip."""
-    if not CHROMIUM.exists():
-        missing_tool(f"{CHROMIUM} not found (scripts/install-browser installs Debian's chromium)")
-    home = tmp_path / "dagster_home"
-    (home / ".nux").mkdir(parents=True)
-    (home / ".nux" / "nux.yaml").write_text("seen: 1\n")  # no newsletter pop-up over the UI
-    shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {**lab_subprocess_env, "DAGSTER_HOME": str(home)}
+    require_chromium()
+    env = ingested_dagster_home(tmp_path, lab_subprocess_env, "2024-12-31")
+    home = Path(env["DAGSTER_HOME"])
     bin_dir = Path(sys.executable).parent
-    subprocess.run(
-        [str(bin_dir / "research-lab"), "data", "ingest", "--symbols", "ACME",
-         "--start", "2024-01-02", "--end", "2024-12-31"],
-        env=env, cwd=tmp_path, check=True, capture_output=True,
-    )
     for name in [k for k in os.environ if k.startswith(("RESEARCH_LAB_", "DAGSTER_"))]:
         monkeypatch.delenv(name)
     for name, value in env.items():
@@ -165,7 +156,7 @@ def _open_partition(pg, base: str, strategy: str) -> None:
     pg.get_by_text("ACME", exact=True).first.click()
 
 
-def test_backtest_metadata_tables_paths_and_plots_render(webserver, page):  # noqa: F811
+def test_backtest_metadata_tables_paths_and_plots_render(webserver, page):
     from playwright.sync_api import expect
 
     base, pg = webserver, page

@@ -13,7 +13,6 @@ Needs ``/usr/bin/chromium`` (``scripts/install-browser``); skips where it is abs
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,14 +21,11 @@ import pytest
 
 from research_lab.cli.stack_supervisor import dagster_ready, graphql
 from research_lab_tests.stack.conftest import (
-    ARTIFACTS, ROOT, free_port, missing_tool, stop_group, wait_for,
+    SHOTS, free_port, ingested_dagster_home, stop_group, wait_for,
 )
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SHOTS = ARTIFACTS / "browser"
 NEW_KEY = "2024-01-09|ACME"
 RUNS = """query($key: String!) { runsOrError(filter: {tags: [{key: "dagster/partition",
   value: $key}]}) { ... on Runs { results { runId status } } } }"""
@@ -38,17 +34,8 @@ RUNS = """query($key: String!) { runsOrError(filter: {tags: [{key: "dagster/part
 @pytest.fixture
 def dagster_dev(tmp_path, lab_subprocess_env):
     """``dagster dev`` over a temp instance with ACME 2024-01-02..08 ingested; yields its URL."""
-    home = tmp_path / "dagster_home"
-    (home / ".nux").mkdir(parents=True)
-    (home / ".nux" / "nux.yaml").write_text("seen: 1\n")  # no newsletter pop-up over the UI
-    shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {**lab_subprocess_env, "DAGSTER_HOME": str(home)}
+    env = ingested_dagster_home(tmp_path, lab_subprocess_env, "2024-01-08")
     bin_dir = Path(sys.executable).parent
-    subprocess.run(
-        [str(bin_dir / "research-lab"), "data", "ingest", "--symbols", "ACME",
-         "--start", "2024-01-02", "--end", "2024-01-08"],
-        env=env, cwd=tmp_path, check=True, capture_output=True,
-    )
     workspace = tmp_path / "workspace.yaml"
     workspace.write_text(
         "load_from:\n  - python_module:\n      module_name: research_lab.definitions\n"
@@ -69,25 +56,6 @@ def dagster_dev(tmp_path, lab_subprocess_env):
         yield base
     finally:
         stop_group(proc, timeout=20)
-
-
-@pytest.fixture
-def page():
-    if not CHROMIUM.exists():
-        missing_tool(f"{CHROMIUM} not found (scripts/install-browser installs Debian's chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing_tool("the playwright Python client is not installed (scripts/install-browser)")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        pg = browser.new_page(viewport={"width": 1440, "height": 900})
-        pg.set_default_timeout(30_000)
-        try:
-            yield pg
-        finally:
-            browser.close()
 
 
 def _shot(pg, name: str) -> None:

@@ -22,8 +22,7 @@ import datetime as dt
 import pytest
 
 from research_lab.core.tracking.server import MlflowServer, ServerSpec
-from research_lab_tests.stack.conftest import free_port
-from research_lab_tests.stack.test_browser_dagster_ui import SHOTS, page  # noqa: F401
+from research_lab_tests.stack.conftest import SHOTS, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +75,7 @@ def _shot(pg, name: str) -> None:
     pg.screenshot(path=str(SHOTS / f"mlflow-{name}.png"))
 
 
-def test_experiment_hierarchy_run_and_metrics_in_the_mlflow_ui(page, mlflow_server,  # noqa: F811
+def test_experiment_hierarchy_run_and_metrics_in_the_mlflow_ui(page, mlflow_server,
                                                                logged_backtests):
     import mlflow
     from playwright.sync_api import expect

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from research_lab_tests.stack.conftest import free_port, missing_tool, stop_group, wait_for
-from research_lab_tests.stack.test_browser_dagster_ui import SHOTS, page  # noqa: F401
+from research_lab_tests.stack.conftest import SHOTS, free_port, missing_tool, stop_group, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -94,7 +93,7 @@ def _shot(pg, name: str) -> None:
     pg.screenshot(path=str(SHOTS / f"optuna-{name}.png"))
 
 
-def test_study_history_and_trials_in_optuna_dashboard(page, study, dashboard):  # noqa: F811
+def test_study_history_and_trials_in_optuna_dashboard(page, study, dashboard):
     from playwright.sync_api import expect
 
     _, s = study

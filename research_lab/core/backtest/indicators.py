@@ -208,16 +208,8 @@ def rolling_max(x: np.ndarray, period: int) -> np.ndarray:
 
 @njit(cache=True)
 def rolling_min(x: np.ndarray, period: int) -> np.ndarray:
-    """``Lowest``: min of the last ``period`` values, bar t included."""
-    n = x.shape[0]
-    out = np.full(n, np.nan)
-    for i in range(first_valid(x) + period - 1, n):
-        m = x[i - period + 1]
-        for j in range(i - period + 2, i + 1):
-            if x[j] < m:
-                m = x[j]
-        out[i] = m
-    return out
+    """``Lowest``: min of the last ``period`` values, bar t included (negation is exact)."""
+    return -rolling_max(-x, period)
 
 
 @njit(cache=True)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from research_lab.core.yamlfile import read_mapping
+
 DEFAULT_PATH = Path(__file__).resolve().parents[3] / "config" / "optimize.yaml"
 
 
@@ -229,16 +231,7 @@ def load_optimize_config(path: str | Path | None = None,
     p = Path(path) if path is not None else config_path(env)
     if p is None:
         return OptimizeConfig()
-    if not p.is_file():
-        raise ConfigError(f"optimization config {p} does not exist")
-    import yaml
-
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
-    if not isinstance(doc, Mapping):
-        raise ConfigError(f"{p}: the top level must be a mapping")
+    doc = read_mapping(p, what="optimization config", error=ConfigError)
     unknown = sorted(set(doc) - set(SECTIONS))
     if unknown:
         raise ConfigError(f"{p}: unknown section(s) {', '.join(unknown)}; valid: "

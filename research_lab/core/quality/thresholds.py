@@ -27,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from research_lab.core.yamlfile import read_mapping
+
 ENV_VAR = "RESEARCH_LAB_QUALITY_THRESHOLDS"
 DEFAULT_PATH = Path(__file__).resolve().parents[3] / "config" / "quality_thresholds.yaml"
 # descriptive keys calibrate writes beside the thresholds (ignored when reading)
@@ -122,14 +124,7 @@ def load_thresholds(
     where = resolve_path(path, env)
     if where is None:
         return ThresholdBook()
-    if not where.exists():
-        raise ValueError(f"thresholds file {where} does not exist")
-    try:
-        data = yaml.safe_load(where.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{where}: not valid YAML: {exc}") from None
-    if not isinstance(data, Mapping):
-        raise ValueError(f"{where}: top level must be a mapping")
+    data = read_mapping(where, what="thresholds file")
     defaults = _thresholds(data.get("defaults") or {}, f"{where}: defaults", Thresholds())
     symbols_data = data.get("symbols") or {}
     if not isinstance(symbols_data, Mapping):

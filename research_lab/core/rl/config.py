@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from research_lab.core.yamlfile import read_mapping
 
 DEFAULT_PATH = Path(__file__).resolve().parents[3] / "config" / "rl.yaml"
 ALGORITHMS = ("PPO", "A2C", "DQN")
@@ -171,15 +171,7 @@ def load_rl_config(path: str | Path | None = None, **overrides: Any) -> RLConfig
     where = "defaults"
     if cfg_path is not None:
         where = str(cfg_path)
-        if not cfg_path.exists():
-            raise RLConfigError(f"RL config file {cfg_path} does not exist")
-        try:
-            loaded = yaml.safe_load(cfg_path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise RLConfigError(f"{cfg_path}: not valid YAML: {exc}") from exc
-        if not isinstance(loaded, Mapping):
-            raise RLConfigError(f"{cfg_path}: the top level must be a mapping")
-        data = dict(loaded)
+        data = read_mapping(cfg_path, what="RL config file", error=RLConfigError)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
         where += " + overrides"

@@ -254,12 +254,12 @@ class ExperimentTracker:
                         if item is _STOP or not self._bulk_ready(item[1]):
                             break
                 items = [i for i in batch if i is not _STOP]
-                bulk = [i for i in items if self._bulk_ready(i[1])]
-                if len(bulk) > 1:
-                    self._process_bulk(bulk)
+                ready = [self._bulk_ready(i[1]) for i in items]
+                if sum(ready) > 1:
+                    self._process_bulk([i for i, r in zip(items, ready) if r])
+                    items = [i for i, r in zip(items, ready) if not r]
                 for item in items:
-                    if len(bulk) <= 1 or item not in bulk:
-                        self._process(*item)
+                    self._process(*item)
                 if batch[-1] is _STOP:
                     return
             finally:

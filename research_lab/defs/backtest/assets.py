@@ -31,13 +31,14 @@ from research_lab.defs.backtest.partitions import (
     split_backtest_key,
 )
 from research_lab.defs.resources import SourceResource, StoreResource
+from research_lab.defs.run_config import SessionRangeConfig
 from research_lab.defs.tracking.resources import TrackingResource
 
 BENCHMARK = "^GSPC"  # as research_lab.core.backtest.market_context (not imported: pandas)
 VIX = "^VIX"
 
 
-class BacktestConfig(dg.Config):
+class BacktestConfig(SessionRangeConfig):
     """Launch-pad settings of a backtest run (the strategy and symbol are the partition)."""
 
     params: dict[str, Any] = Field(
@@ -66,8 +67,6 @@ class BacktestConfig(dg.Config):
         default=None, description="Margin per contract: selects the futures-like scheme."
     )
     allow_short: bool = Field(default=False, description="Go short on sell signals.")
-    start: Optional[str] = Field(default=None, description="First session YYYY-MM-DD (unset: all).")
-    end: Optional[str] = Field(default=None, description="Last session YYYY-MM-DD (unset: all).")
     tearsheet: bool = Field(default=True, description="Write the quantstats tearsheet (~3 s).")
     mlflow: bool = Field(default=True, description="Log the report to MLflow (the `tracking` "
                          "resource) as {project}.{asset_class}.{strategy_family}.{strategy}.")
@@ -103,16 +102,6 @@ class BacktestConfig(dg.Config):
         if not isinstance(chosen, dict):
             raise ValueError(f"params[{strategy!r}] must be a mapping, got {chosen!r}")
         return dict(chosen)
-
-    def session_range(self) -> tuple[date | None, date | None]:
-        out = []
-        for name in ("start", "end"):
-            text = getattr(self, name)
-            try:
-                out.append(date.fromisoformat(text) if text else None)
-            except ValueError:
-                raise ValueError(f"config {name}={text!r} is not a date (YYYY-MM-DD)") from None
-        return out[0], out[1]
 
     def broker(self) -> dict[str, Any]:
         names = ("cash", "sizing", "stake", "percent", "commission", "mult", "margin",

@@ -16,7 +16,6 @@ set ``RESEARCH_LAB_OPTUNA_STORAGE`` in the environment of the run.
 """
 
 
-from datetime import date
 from pathlib import Path
 from typing import Any, Optional
 
@@ -29,12 +28,13 @@ from research_lab.defs.optimize.partitions import (
     study_partitions,
 )
 from research_lab.defs.resources import StoreResource
+from research_lab.defs.run_config import SessionRangeConfig
 from research_lab.defs.tracking.resources import TrackingResource
 
 SPACES_DIR = Path(__file__).resolve().parents[3] / "config" / "param_spaces"
 
 
-class OptimizationConfig(dg.Config):
+class OptimizationConfig(SessionRangeConfig):
     """Launch-pad settings of a study (the strategy and symbol are the partition). Unset
     values come from config/optimize.yaml."""
 
@@ -62,21 +62,8 @@ class OptimizationConfig(dg.Config):
     seed: Optional[int] = Field(default=None, description="Sampler seed (unset: study.seed).")
     market_hours: Optional[str] = Field(default=None, description="refuse | wait | ignore: "
                                         "what a run started during market hours does.")
-    start: Optional[str] = Field(default=None, description="First session YYYY-MM-DD (unset: "
-                                 "all stored history).")
-    end: Optional[str] = Field(default=None, description="Last session YYYY-MM-DD.")
     tracking: bool = Field(default=True, description="Log the study to MLflow (parent run, "
                            "one child run per trial).")
-
-    def session_range(self) -> tuple[date | None, date | None]:
-        out = []
-        for name in ("start", "end"):
-            text = getattr(self, name)
-            try:
-                out.append(date.fromisoformat(text) if text else None)
-            except ValueError:
-                raise ValueError(f"config {name}={text!r} is not a date (YYYY-MM-DD)") from None
-        return out[0], out[1]
 
 
 def resolve_space(config: OptimizationConfig, strategy: str):
