@@ -7,7 +7,10 @@ build the :class:`~research_lab.core.backtest.report.BacktestReport` (metrics, r
 benchmark), and only once every report exists, write the outputs.
 
 Where the bars come from
-    ``--symbols``: the market-data store when it holds the symbol, otherwise the configured
+    ``--symbols``: the use case :func:`research_lab.core.usecases.backtest_symbols` (the one the
+    ``backtest_results`` asset calls): a symbol with open critical anomalies is refused (exit 2,
+    one line naming the symbol, the session and ``research-lab quality ack``; nothing written);
+    bars come from the market-data store when it holds the symbol, otherwise the configured
     source (synthetic by default). The benchmark ``^GSPC`` and the volatility index ``^VIX``
     come from the store when it covers the backtest's sessions, else from the source
     (:mod:`research_lab.core.backtest.market_context`).
@@ -15,6 +18,10 @@ Where the bars come from
     file name, ``orcl-1995-2014.txt`` -> ``ORCL``). No index data unless ``--benchmark-csv`` /
     ``--vix-csv`` are given: benchmark metrics are then NaN and the regimes use the
     realized-volatility stand-in on the symbol's own close; the report's notes say so.
+
+The broker
+    The lab's one broker (``broker:`` in ``config/research_lab.yaml``, see
+    :func:`research_lab.core.backtest.costs.load_broker`); the flags override its fields.
 
 What is written
     ``--json OUT``: for one symbol, the report document (``result.json``'s content); for
@@ -32,6 +39,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from research_lab.cli.common import iso_date, symbols_arg
+from research_lab.core.usecases.history import between
 from research_lab.cli.project import add_tracking_arguments, track_backtest
 
 ENGINES = ("fast", "backtrader")  # research_lab.core.backtest.ENGINES (not imported: pandas)
@@ -70,16 +78,21 @@ def register(sub) -> None:
                    help="strategy parameter (repeatable); unset ones use their defaults")
     p.add_argument("--engine", choices=ENGINES, default="fast",
                    help="fast (numba) or backtrader (reference); same orders and values")
-    p.add_argument("--cash", type=float, default=10_000.0, help="starting cash (10000)")
-    p.add_argument("--stake", type=float, default=1.0, help="units per entry (1)")
-    p.add_argument("--percent", type=float, default=None,
-                   help="size entries at this percent of equity instead of --stake")
-    p.add_argument("--commission", type=float, default=0.0,
+    b = p.add_argument_group("broker (default: the lab's broker, `broker:` in "
+                             "config/research_lab.yaml)")
+    b.add_argument("--cash", type=float, help="starting cash")
+    b.add_argument("--sizing", choices=("fixed", "percent"),
+                   help="fixed: --stake units per entry; percent: --percent of equity")
+    b.add_argument("--stake", type=float, help="units per entry (implies --sizing fixed)")
+    b.add_argument("--percent", type=float,
+                   help="percent of equity per entry (implies --sizing percent)")
+    b.add_argument("--commission", type=float,
                    help="fraction of traded value (0.001 = 0.1%%), or per contract with --margin")
-    p.add_argument("--mult", type=float, default=1.0, help="contract multiplier (needs --margin)")
-    p.add_argument("--margin", type=float, default=None,
+    b.add_argument("--mult", type=float, help="contract multiplier (needs --margin)")
+    b.add_argument("--margin", type=float,
                    help="margin per contract: futures-like commission scheme")
-    p.add_argument("--allow-short", action="store_true", help="go short on sell signals")
+    b.add_argument("--allow-short", action="store_const", const=True, default=None,
+                   help="go short on sell signals")
     p.add_argument("--json", metavar="OUT", type=Path,
                    help="write the report as JSON (several symbols: an object keyed by symbol)")
     p.add_argument("--out", metavar="DIR", type=Path,
@@ -130,15 +143,17 @@ def parse_params(items: list[str], strategy: str) -> dict[str, Any]:
 
 
 def _broker(args: argparse.Namespace) -> dict[str, Any]:
-    from research_lab.core.backtest import BrokerConfig
+    """The flags given, as overrides of the lab's broker (checked now: a bad value exits 2)."""
+    from research_lab.core.backtest.costs import load_broker
 
-    config = BrokerConfig(
-        cash=args.cash, sizing="fixed" if args.percent is None else "percent",
-        stake=args.stake, percent=95.0 if args.percent is None else args.percent,
-        commission=args.commission, mult=args.mult, margin=args.margin,
-        allow_short=args.allow_short,
-    )
-    return config.to_dict()
+    sizing = args.sizing or ("percent" if args.percent is not None else
+                             "fixed" if args.stake is not None else None)
+    given = {"cash": args.cash, "sizing": sizing, "stake": args.stake, "percent": args.percent,
+             "commission": args.commission, "mult": args.mult, "margin": args.margin,
+             "allow_short": args.allow_short}
+    overrides = {k: v for k, v in given.items() if v is not None}
+    load_broker(**overrides)
+    return overrides
 
 
 def _safe_name(symbol: str) -> str:
@@ -155,19 +170,6 @@ def _check_outputs(args: argparse.Namespace, symbols: list[str]) -> None:
             raise ValueError(f"--out {args.out} exists and is not a folder")
         for symbol in symbols:
             check_output_dir(args.out / _safe_name(symbol))
-
-
-def _between(bars, start: date | None, end: date | None, what: str):
-    sessions = bars["session"].dt.date
-    keep = (sessions >= (start or date.min)) & (sessions <= (end or date.max))
-    out = bars.loc[keep].reset_index(drop=True)
-    if len(out) < 2:
-        have = f"{sessions.iloc[0]}..{sessions.iloc[-1]}" if len(bars) else "no bars"
-        raise ValueError(
-            f"{what}: {len(out)} bar(s) between {start or 'the start'} and {end or 'the end'} "
-            f"(it has {have}); a backtest needs at least 2"
-        )
-    return out
 
 
 def _read_csv(path: Path, what: str):
@@ -202,7 +204,7 @@ def _csv_jobs(args: argparse.Namespace) -> list[Job]:
 
     bars = _read_csv(args.csv, "--csv")
     symbol = str(bars["symbol"].iloc[0]) if len(bars) else args.csv.stem.upper()
-    bars = _between(bars, args.start, args.end, f"{symbol} ({args.csv})")
+    bars = between(bars, args.start, args.end, f"{symbol} ({args.csv})")
     market = _given_market(args) or MarketContext()
     return [Job(symbol, bars, f"csv:{args.csv}", market)]
 
@@ -217,11 +219,12 @@ def _open_store(url: str):
     return BarStore.from_url(url)
 
 
-def _symbol_jobs(args: argparse.Namespace, symbols: list[str]) -> list[Job]:
-    from research_lab.core.backtest.market_context import load_market_context
-    from research_lab.core.marketdata.calendar import calendar_bounds
-    from research_lab.core.marketdata.sources import SourceError, make_source
+def _symbol_runs(args: argparse.Namespace, symbols: list[str], params: dict[str, Any],
+                 broker: dict[str, Any], bar) -> list:
+    """``--symbols``: the backtest use case (gate, history, context, reports, files, MLflow)."""
+    from research_lab.core.marketdata.sources import make_source
     from research_lab.core.settings import load_settings
+    from research_lab.core.usecases import Tracking, backtest_symbols
 
     settings = load_settings()
     sources: list[Any] = []
@@ -233,29 +236,28 @@ def _symbol_jobs(args: argparse.Namespace, symbols: list[str]) -> list[Job]:
         return sources[0]
 
     store = _open_store(settings.resolved_store_url)
+    made: list[Any] = []  # the MLflow tracker, made when the first run is logged
+
+    def tracker():
+        from research_lab.core.tracking.tracker import ExperimentTracker
+
+        made.append(ExperimentTracker(args.mlflow or None))
+        return made[-1]
+
+    tracking = (Tracking(tracker, args.project, args.asset_class, args.strategy_family)
+                if args.mlflow is not None else None)
     try:
-        stored = set(store.symbols()) if store is not None else set()
-        given = _given_market(args)
-        jobs = []
-        for symbol in symbols:
-            if symbol in stored:
-                bars, origin = store.read_bars(symbol, args.start, args.end), f"store {store.url}"
-            else:
-                src = source()
-                try:
-                    bars = src.fetch(symbol, args.start or calendar_bounds()[0],
-                                     args.end or date.today())
-                except SourceError as exc:
-                    raise ValueError(f"{symbol} is not in the store and {exc}") from None
-                origin = f"source:{src.name}"
-            bars = _between(bars, args.start, args.end, f"{symbol} ({origin})")
-            market = given or load_market_context(
-                bars["session"].iloc[0].date(), bars["session"].iloc[-1].date(),
-                store=store, source=source, store_label=f"store {store.url}" if store else "store",
-            )
-            jobs.append(Job(symbol, bars, origin, market))
-        return jobs
+        return backtest_symbols(
+            symbols, args.strategy, params, store=store, source=source, fetch_missing=True,
+            start=args.start, end=args.end, broker=broker, engine=args.engine,
+            market=_given_market(args),
+            folder=(lambda s: args.out / _safe_name(s)) if args.out is not None else None,
+            tearsheet=not args.no_tearsheet, tracking=tracking,
+            progress=lambda _symbol: bar.update(1),
+        )
     finally:
+        for t in made:
+            t.close()
         if store is not None:
             store.close()
 
@@ -276,6 +278,7 @@ def _deliver(report, args: argparse.Namespace) -> dict[str, Path]:
 def cmd_backtest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from research_lab.core.backtest.costs import load_broker
     from research_lab.core.backtest.outputs import write_json
     from research_lab.core.backtest.report import backtest_report
 
@@ -293,18 +296,24 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise ValueError("--symbols: no symbol given")
     _check_outputs(args, symbols or [_csv_symbol(args.csv)])
 
-    # 2. data (a missing symbol or a bad file stops here, still with nothing written)
-    jobs = _csv_jobs(args) if args.csv is not None else _symbol_jobs(args, symbols)
-
-    # 3. every report, then 4. every output
-    reports = []
-    for job in tqdm(jobs, desc=f"backtest {args.strategy}", unit="symbol", file=sys.stderr,
-                    disable=None):
-        reports.append(backtest_report(
-            job.bars, args.strategy, params, engine=args.engine, market=job.market,
-            origin=job.origin, **broker,
-        ))
-    written = {r.symbol: _deliver(r, args) for r in reports}
+    bar = tqdm(total=len(symbols) or 1, desc=f"backtest {args.strategy}", unit="symbol",
+               file=sys.stderr, disable=None)
+    try:
+        if args.csv is None:
+            # 2.-4. the use case: gate, data, every report, then every output
+            runs = _symbol_runs(args, symbols, params, broker, bar)
+            reports = [r.report for r in runs]
+            written = {r.symbol: r.files for r in runs}
+            _print_tracked(runs)
+        else:
+            job = _csv_jobs(args)[0]  # a bad file stops here, with nothing written
+            reports = [backtest_report(job.bars, args.strategy, params, engine=args.engine,
+                                       market=job.market, origin=job.origin,
+                                       **load_broker(**broker).to_dict())]
+            bar.update(1)
+            written = {r.symbol: _deliver(r, args) for r in reports}
+    finally:
+        bar.close()
     if args.json is not None:
         docs = {r.symbol: r.to_dict() for r in reports}
         write_json(args.json, next(iter(docs.values())) if len(docs) == 1 else docs)
@@ -318,6 +327,18 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.json is not None:
         print(f"wrote {args.json}")
     return 0
+
+
+def _print_tracked(runs) -> None:
+    for run in runs:
+        if run.tracked is None:
+            continue
+        if run.tracked.run_id:
+            print(f"mlflow: run {run.tracked.run_id} in {run.tracked.experiment}",
+                  file=sys.stderr)
+        else:
+            print(f"mlflow: not written ({run.tracked.error}); the run waits in the outbox "
+                  "(research-lab project replay-outbox)", file=sys.stderr)
 
 
 def _csv_symbol(path: Path) -> str:

@@ -4,6 +4,8 @@
 
     research-lab quality score --symbols ACME --start 2024-01-02 [--end ...]   # via Dagster
     research-lab quality open [ACME ...] [--check]       # open criticals (--check: exit 1 if any)
+    research-lab quality report [--markdown FILE]        # KPIs: anomalies per ingest batch,
+                                                         # time to acknowledge, false positives
     research-lab quality ack ACME 2024-03-05 --verdict false_positive --reason "earnings gap" \\
         [--author NAME]
     research-lab quality calibrate [--symbols ...] [--out config/quality_thresholds.yaml]
@@ -37,6 +39,10 @@ def register(sub) -> None:
     op.add_argument("symbols", nargs="*", help="symbols (default: all)")
     op.add_argument("--check", action="store_true", help="exit with code 1 when there is any")
     op.set_defaults(func=cmd_open)
+
+    rep = q.add_parser("report", help="the anomaly report's KPIs (as the anomaly_report asset)")
+    rep.add_argument("--markdown", type=Path, help="also write the whole report to this file")
+    rep.set_defaults(func=cmd_report)
 
     ack = q.add_parser("ack", help="acknowledge an anomaly as a false positive or confirm it")
     ack.add_argument("symbol")
@@ -138,6 +144,30 @@ def cmd_open(args: argparse.Namespace) -> int:
     if not found:
         print("no open critical anomaly", file=sys.stderr)
     return 1 if (args.check and found) else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from research_lab.core.usecases import quality_report
+    from research_lab.core.usecases.quality import kpi_markdown
+
+    if args.markdown is not None and args.markdown.is_dir():
+        raise ValueError(f"--markdown {args.markdown} is a folder; give a file path")
+    store = _store()
+    try:
+        out = quality_report(store)
+    finally:
+        store.close()
+    r = out.report
+    print(f"{r.partitions} scored partitions, {r.open_count} open critical")
+    print(kpi_markdown(out.kpis).replace("**", ""))
+    for row in out.batches.head(10).itertuples(index=False):
+        print(f"  batch {row.written_at:%Y-%m-%d %H:%M:%S} UTC: {row.partitions} partitions, "
+              f"{row.flagged} flagged")
+    if args.markdown is not None:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(out.markdown() + "\n")
+        print(f"wrote {args.markdown}")
+    return 0
 
 
 def cmd_ack(args: argparse.Namespace) -> int:

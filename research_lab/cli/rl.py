@@ -5,10 +5,16 @@
     research-lab rl train ACME [--algorithm A2C] [--timesteps 20000] [--seed 1]
     research-lab rl evaluate ACME [--strategy sma_cross --params fast=10 slow=50]
 
-Both read the symbol's bars from the market-data store (``research-lab data ingest`` first)
-and ``config/rl.yaml`` (``--config`` or ``RESEARCH_LAB_RL_CONFIG`` for another file). The
-policy lives in ``$RESEARCH_LAB_HOME/rl/<symbol>/`` unless ``--out`` says otherwise. Training
-shows a progress bar; both print one summary line per result.
+Both call the use cases of the ``rl_policy`` / ``rl_evaluation`` assets
+(:func:`research_lab.core.usecases.train_policy` / :func:`~research_lab.core.usecases.
+evaluate_policy`): a symbol with open critical anomalies is refused (exit 2, one line naming
+the symbol, the session and ``research-lab quality ack``; nothing written); the bars come from
+the market-data store (``research-lab data ingest`` first), the settings from
+``config/rl.yaml`` (``--config`` or ``RESEARCH_LAB_RL_CONFIG`` for another file) and the broker
+from ``config/research_lab.yaml``. The policy lives in ``$RESEARCH_LAB_HOME/rl/<symbol>/``
+unless ``--out`` says otherwise. Training shows a progress bar. The evaluation compares the
+policy with buy-and-hold and with the strategy baseline (the newest study's best parameters
+for the symbol, else the strategy's defaults) and prints the Sharpe deltas.
 """
 
 from __future__ import annotations
@@ -38,24 +44,22 @@ def register(sub) -> None:
     ev = rsub.add_parser("evaluate", help="play a policy back on the test period and compare")
     ev.add_argument("symbol")
     ev.add_argument("--policy", help="policy.zip (default: $RESEARCH_LAB_HOME/rl/<symbol>/)")
-    ev.add_argument("--strategy", help="strategy to compare with (default: the best of the "
-                    "config's baseline grid on the training period)")
+    ev.add_argument("--strategy", help="strategy to compare with (default: the config's "
+                    "evaluation.baseline_strategy with the newest study's best parameters for "
+                    "the symbol, else its defaults)")
     ev.add_argument("--params", nargs="*", default=[], metavar="NAME=VALUE",
                     help="the strategy's parameters")
     ev.set_defaults(func=cmd_evaluate)
 
 
-def _bars(symbol: str):
+def _store():
     from research_lab.core.marketdata.store import BarStore
     from research_lab.core.settings import load_settings
 
-    with BarStore.from_url(load_settings().resolved_store_url) as store:
-        frames = store.read_many([symbol, "^GSPC", "^VIX"])
-    by_symbol = {s: f.reset_index(drop=True) for s, f in frames.groupby("symbol")}
-    if symbol not in by_symbol:
-        raise ValueError(f"no bars for {symbol} in the store; run `research-lab data ingest "
-                         f"--symbols {symbol} --start YYYY-MM-DD` first")
-    return by_symbol
+    url = load_settings().resolved_store_url
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        raise ValueError(f"no market-data store at {url}; run `research-lab data ingest` first")
+    return BarStore.from_url(url)
 
 
 def _folder(symbol: str, out: str | None) -> Path:
@@ -67,16 +71,15 @@ def _folder(symbol: str, out: str | None) -> Path:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from research_lab.core.rl.config import load_rl_config
-    from research_lab.core.rl.train import train_policy
+    from research_lab.core.usecases import train_policy
 
     symbol = args.symbol.upper()
     guard = {"wall_clock_seconds": args.wall_clock} if args.wall_clock else None
     config = load_rl_config(args.config, algorithm=args.algorithm, timesteps=args.timesteps,
                             seed=args.seed, guardrails=guard)
-    bars = _bars(symbol)[symbol]
     folder = _folder(symbol, args.out)
-    print(f"rl train: {config.algorithm} on {symbol} ({len(bars)} bars), "
-          f"{config.timesteps} steps, seed {config.seed} -> {folder}")
+    print(f"rl train: {config.algorithm} on {symbol}, {config.timesteps} steps, "
+          f"seed {config.seed} -> {folder}")
     bars_shown: list = []  # the progress bar, created at the first step (after set-up)
 
     def progress(done: int, total: int) -> None:
@@ -87,16 +90,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         bar = bars_shown[0]
         bar.update(min(done, total) - bar.n)  # PPO/A2C may finish their last rollout
 
-    try:
-        out = train_policy(bars, config, out_dir=folder, symbol=symbol,
-                           progress=None if args.no_progress else progress)
-    finally:
-        for bar in bars_shown:
-            bar.close()
-    s = out.splits
-    print(f"{out.algorithm} {symbol}: {out.timesteps} steps in {out.training_seconds:.1f} s, "
-          f"stopped: {out.stop_reason} ({out.stop_detail}); best validation "
-          f"{out.validation_metric} {out.validation_score:.3f} at step {out.best_step}")
+    with _store() as store:
+        try:
+            run = train_policy(store, symbol, config, out_dir=folder,
+                               progress=None if args.no_progress else progress)
+        finally:
+            for bar in bars_shown:
+                bar.close()
+    out, s = run.result, run.result.splits
+    print(f"{out.algorithm} {symbol}: {out.timesteps} steps on {run.bars} bars in "
+          f"{out.training_seconds:.1f} s, stopped: {out.stop_reason} ({out.stop_detail}); best "
+          f"validation {out.validation_metric} {out.validation_score:.3f} at step {out.best_step}")
     print(f"train {s.train[0]}..{s.train[1]}, validation {s.validation[0]}..{s.validation[1]}, "
           f"test {s.test[0]}..{s.test[1]}")
     print(f"policy: {out.policy_path}")
@@ -114,43 +118,35 @@ def _params(items: list[str]) -> dict[str, str]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from research_lab.core.backtest.market_context import load_market_context
-    from research_lab.core.backtest.params import get_space
-    from research_lab.core.rl.evaluate import evaluate_policy, write_evaluation
-    from research_lab.core.rl.playback import policy_config
-    from research_lab.core.rl.splits import make_splits
     from research_lab.core.rl.train import POLICY_FILE
+    from research_lab.core.settings import load_settings
+    from research_lab.core.usecases import evaluate_policy
 
     symbol = args.symbol.upper()
     policy = Path(args.policy) if args.policy else _folder(symbol, None) / POLICY_FILE
-    if not policy.exists():
-        raise ValueError(f"no policy at {policy}; run `research-lab rl train {symbol}` first")
     if args.params and not args.strategy:
         raise ValueError("--params needs --strategy")
-    best = (args.strategy, get_space(args.strategy).resolve(_params(args.params))) \
-        if args.strategy else None
-    config = policy_config(policy)
-    frames = _bars(symbol)
-    bars = frames[symbol]
-    splits = make_splits(bars["session"], config.splits, config.env.window)
-    market = load_market_context(*splits.test, frames=frames)
-    ev = evaluate_policy(policy, bars, config=config, splits=splits, best_strategy=best,
-                         market=market)
-    paths = write_evaluation(ev, policy.parent)
-    c = ev.comparison
+    with _store() as store:
+        run = evaluate_policy(store, symbol, policy=policy, home=load_settings().home,
+                              strategy=args.strategy,
+                              params=_params(args.params) if args.strategy else None)
+    ev, c = run.evaluation, run.evaluation.comparison
 
     def num(x: float) -> str:
         return "n/a" if math.isnan(x) else f"{x:+.3f}"
 
     print(ev.playback.report.summary_line())
     print(ev.comparison_markdown())
-    print(f"Sharpe delta vs buy-and-hold {num(c['sharpe_delta_vs_buy_and_hold'])}, vs "
-          f"{ev.best_strategy.title()} {num(c['sharpe_delta_vs_best_strategy'])}; max drawdown "
+    print(f"baseline: {run.baseline['strategy']} {run.baseline['params']} "
+          f"({run.baseline['source']})")
+    print(f"Sharpe {num(c['sharpe'])}; Sharpe delta vs buy-and-hold "
+          f"{num(c['sharpe_delta_vs_buy_and_hold'])}, vs {ev.best_strategy.title()} "
+          f"{num(c['sharpe_delta_vs_best_strategy'])}; max drawdown "
           f"{c['max_drawdown']:+.2%} (limit -{c['max_drawdown_limit']:.0%}: "
           f"{'compliant' if c['drawdown_compliant'] else 'NOT compliant'}); episodes "
           f"{c['episode_length_mean']:.0f} ± {c['episode_length_std']:.1f} steps, min "
           f"completion {c['episode_completion_min']:.0%}")
     for note in ev.playback.report.notes:
         print(f"note: {note}")
-    print(f"written: {paths['evaluation']}")
+    print(f"written: {run.files['evaluation']}")
     return 0

@@ -86,7 +86,8 @@ def _where(path: Path | None) -> str:
 
 def _from_mapping(data: Mapping[str, Any], path: Path | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    known = {"source", "universe", "calendar", "ingest", "store_url", "quality"}
+    # broker: read by research_lab.core.backtest.costs.load_broker (the lab's one broker)
+    known = {"source", "universe", "calendar", "ingest", "store_url", "quality", "broker"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise SettingsError(

@@ -23,12 +23,21 @@ the order against cash at the signal bar's close price and again at the fill pri
 that would leave cash below zero is rejected (status ``Margin``) and not retried until the
 strategy asks again. Commission is part of both checks, so ``percent=100`` with a commission
 is rejected every time: leave room (the default is 95%).
+
+One broker for the whole lab
+    :class:`BrokerConfig`'s defaults are the lab's broker (95 % of equity per entry, 0.1 %
+    commission, long only), and :func:`load_broker` overlays the ``broker:`` section of
+    ``config/research_lab.yaml`` (``RESEARCH_LAB_CONFIG`` for another file). Backtests,
+    studies (every trial and the study's baselines) and RL (the environment, the playback and
+    its baselines) all take their broker from :func:`load_broker`, so a comparison between
+    them is never a comparison between brokers.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from .params import ParameterError
@@ -41,10 +50,10 @@ class BrokerConfig:
     """Starting cash, position sizing, commission scheme and whether shorts are allowed."""
 
     cash: float = 10_000.0
-    sizing: str = "fixed"
+    sizing: str = "percent"
     stake: float = 1.0
     percent: float = 95.0
-    commission: float = 0.0
+    commission: float = 0.001
     mult: float = 1.0
     margin: float | None = None
     allow_short: bool = False
@@ -105,3 +114,35 @@ def broker_config(config: BrokerConfig | None = None, **settings: Any) -> Broker
     if settings:
         return BrokerConfig(**{**config.to_dict(), **settings})
     return config
+
+
+FIELDS = tuple(BrokerConfig.__dataclass_fields__)
+
+
+def load_broker(path: str | Path | None = None, **overrides: Any) -> BrokerConfig:
+    """The lab's one broker: :class:`BrokerConfig`'s defaults, overlaid by the ``broker:``
+    section of the configuration file (``path``, else the settings' file, which honours
+    ``RESEARCH_LAB_CONFIG``), then by ``overrides`` whose value is not None (a CLI flag, a
+    launch-pad field). Raises :class:`ParameterError` naming the file and the field."""
+    from research_lab.core.yamlfile import read_mapping
+
+    if path is None:
+        from research_lab.core.settings import load_settings
+
+        path = load_settings().config_path
+    section: Any = {}
+    where = "broker settings"
+    if path is not None:
+        where = f"{path}: broker"
+        section = read_mapping(path, error=ParameterError).get("broker") or {}
+        if not isinstance(section, dict):
+            raise ParameterError(f"{where}: must be a mapping of {', '.join(FIELDS)}")
+    given = {**section, **{k: v for k, v in overrides.items() if v is not None}}
+    unknown = sorted(set(given) - set(FIELDS))
+    if unknown:
+        raise ParameterError(f"{where}: unknown field(s) {', '.join(unknown)}; valid: "
+                             f"{', '.join(FIELDS)}")
+    try:
+        return BrokerConfig(**given)
+    except ParameterError as exc:
+        raise ParameterError(f"{where}: {str(exc).removeprefix('broker settings: ')}") from None

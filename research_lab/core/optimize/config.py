@@ -15,7 +15,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from research_lab.core.yamlfile import read_mapping
+
+if TYPE_CHECKING:  # the backtest package imports pandas: Dagster definitions import this module
+    from research_lab.core.backtest.costs import BrokerConfig
 
 DEFAULT_PATH = Path(__file__).resolve().parents[3] / "config" / "optimize.yaml"
 
@@ -58,19 +63,6 @@ class WalkForwardSettings:
 
 
 @dataclass(frozen=True)
-class BrokerSettings:
-    cash: float = 10_000.0
-    sizing: str = "percent"
-    percent: float = 95.0
-    stake: float = 1.0
-    commission: float = 0.0
-    allow_short: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-@dataclass(frozen=True)
 class StorageSettings:
     url: str | None = None
     heartbeat_interval: int = 5
@@ -107,7 +99,6 @@ SECTIONS: dict[str, type] = {
     "sampler": SamplerSettings,
     "pruner": PrunerSettings,
     "walkforward": WalkForwardSettings,
-    "broker": BrokerSettings,
     "storage": StorageSettings,
     "market_hours": MarketHoursSettings,
     "tracking": TrackingSettings,
@@ -121,7 +112,8 @@ class OptimizeConfig:
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     pruner: PrunerSettings = field(default_factory=PrunerSettings)
     walkforward: WalkForwardSettings = field(default_factory=WalkForwardSettings)
-    broker: BrokerSettings = field(default_factory=BrokerSettings)
+    # the lab's one broker (config/research_lab.yaml `broker:`), not a section of this file
+    broker: BrokerConfig = field(default_factory=lambda: _broker())
     storage: StorageSettings = field(default_factory=StorageSettings)
     market_hours: MarketHoursSettings = field(default_factory=MarketHoursSettings)
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
@@ -170,12 +162,6 @@ _CHECKS: dict[tuple[str, str], tuple[Any, str]] = {
     ("walkforward", "oos_fraction"): (lambda v: _is_num(v) and 0 < v < 1, "a fraction in (0, 1)"),
     ("walkforward", "embargo_bars"): (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     ("walkforward", "wfe_target"): (lambda v: _is_num(v) and v > 0, "a number > 0"),
-    ("broker", "cash"): (lambda v: _is_num(v) and v > 0, "a number > 0"),
-    ("broker", "sizing"): (lambda v: v in ("fixed", "percent"), "fixed or percent"),
-    ("broker", "percent"): (lambda v: _is_num(v) and 0 < v <= 100, "a number in (0, 100]"),
-    ("broker", "stake"): (lambda v: _is_num(v) and v > 0, "a number > 0"),
-    ("broker", "commission"): (lambda v: _is_num(v) and v >= 0, "a number >= 0"),
-    ("broker", "allow_short"): (lambda v: isinstance(v, bool), "true or false"),
     ("storage", "url"): (lambda v: v is None or isinstance(v, str), "null or a URL"),
     ("storage", "heartbeat_interval"): (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     ("storage", "grace_period"): (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
@@ -230,11 +216,21 @@ def load_optimize_config(path: str | Path | None = None,
     """The settings of ``path`` (or :func:`config_path`), every value checked."""
     p = Path(path) if path is not None else config_path(env)
     if p is None:
-        return OptimizeConfig()
+        return OptimizeConfig(broker=_broker())
     doc = read_mapping(p, what="optimization config", error=ConfigError)
+    if "broker" in doc:
+        raise ConfigError(f"{p}: 'broker' is no longer a section of this file: the broker of "
+                          "every study is the lab's one broker, the `broker:` section of "
+                          "config/research_lab.yaml")
     unknown = sorted(set(doc) - set(SECTIONS))
     if unknown:
         raise ConfigError(f"{p}: unknown section(s) {', '.join(unknown)}; valid: "
                           f"{', '.join(SECTIONS)}")
     sections = {name: _section(name, doc[name] or {}, str(p)) for name in SECTIONS if name in doc}
-    return OptimizeConfig(**sections, path=str(p))
+    return OptimizeConfig(**sections, broker=_broker(), path=str(p))
+
+
+def _broker() -> BrokerConfig:
+    from research_lab.core.backtest.costs import load_broker
+
+    return load_broker()

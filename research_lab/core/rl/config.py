@@ -108,9 +108,7 @@ class RLConfig:
     hyperparameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     net_arch: tuple[int, ...] = (64, 64)
     env: EnvConfig = field(default_factory=EnvConfig)
-    broker: Mapping[str, Any] = field(
-        default_factory=lambda: {"sizing": "percent", "percent": 95.0, "commission": 0.001}
-    )
+    broker: Mapping[str, Any] = field(default_factory=lambda: _lab_broker())
     splits: SplitConfig = field(default_factory=SplitConfig)
     early_stopping: EarlyStopping = field(default_factory=EarlyStopping)
     checkpoint_freq: int = 10_000
@@ -172,10 +170,20 @@ def load_rl_config(path: str | Path | None = None, **overrides: Any) -> RLConfig
     if cfg_path is not None:
         where = str(cfg_path)
         data = read_mapping(cfg_path, what="RL config file", error=RLConfigError)
+        if "broker" in data:
+            raise RLConfigError(f"{where}: broker: not a key of this file: policies use the "
+                                "lab's one broker, the `broker:` section of "
+                                "config/research_lab.yaml")
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
         where += " + overrides"
     return _build(_merge(data, overrides), where)
+
+
+def _lab_broker() -> dict[str, Any]:
+    from research_lab.core.backtest.costs import load_broker
+
+    return load_broker().to_dict()
 
 
 def rl_config_from_dict(data: Mapping[str, Any], where: str = "policy.json") -> RLConfig:

@@ -1,22 +1,18 @@
 """The ``backtest_results`` asset: one strategy on one symbol's whole stored history.
 
-Thin on purpose: read the partition key and the config, read the symbol's history (and the
-benchmark ``^GSPC`` and volatility index ``^VIX``) from the store in **one query**, call
-``core.backtest.report.backtest_report``, write the files with ``core.backtest.outputs``, and
-return the key metrics, the tables and the file paths as metadata.
+Thin on purpose: read the partition key and the config, call the use case
+:func:`research_lab.core.usecases.backtest_symbol` (quality gate, history, benchmark and VIX
+context, report on the lab's broker, files, MLflow) and present its result as metadata: the
+key metrics, the tables, the equity curve (embedded) and the file paths. A symbol with open
+critical anomalies fails the materialization (``QualityGateError`` -> ``dg.Failure``).
 
 Files go to ``$RESEARCH_LAB_HOME/backtests/<strategy>/<symbol>/`` (or ``<output_dir>/<strategy>/
 <symbol>/`` from the config), replaced atomically at each materialization. A benchmark or VIX
 series the store lacks (or does not cover) comes from the configured source; the metadata
 says which was used.
-
-``_quality_gate(store, symbol)`` is where the data-quality sentinel (issue 6) blocks a backtest
-on data with critical anomalies: it returns None (go) or the reason to stop, and the asset then
-fails with that reason before backtesting anything.
 """
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Any, Optional
 
@@ -30,13 +26,10 @@ from research_lab.defs.backtest.partitions import (
     history_deps,
     split_backtest_key,
 )
+from research_lab.defs.failures import use_case_failure
 from research_lab.defs.resources import SourceResource, StoreResource
 from research_lab.defs.run_config import SessionRangeConfig
 from research_lab.defs.tracking.resources import TrackingResource
-
-BENCHMARK = "^GSPC"  # as research_lab.core.backtest.market_context (not imported: pandas)
-VIX = "^VIX"
-
 
 class BacktestConfig(SessionRangeConfig):
     """Launch-pad settings of a backtest run (the strategy and symbol are the partition)."""
@@ -52,21 +45,25 @@ class BacktestConfig(SessionRangeConfig):
         description='The same as a JSON object string, e.g. \'{"fast": 10}\'; merged over params.',
     )
     engine: str = Field(default="fast", description="fast (numba) or backtrader (reference).")
-    cash: float = Field(default=10_000.0, description="Starting cash.")
-    sizing: str = Field(
-        default="fixed", description="fixed (stake units per entry) or percent (of equity)."
+    cash: Optional[float] = Field(default=None, description="Starting cash (unset: the lab's "
+                                  "broker, the `broker:` section of config/research_lab.yaml).")
+    sizing: Optional[str] = Field(
+        default=None, description="fixed (stake units per entry) or percent (of equity); unset: "
+        "the broker's."
     )
-    stake: float = Field(default=1.0, description="Units per entry with fixed sizing.")
-    percent: float = Field(default=95.0, description="Percent of equity with percent sizing.")
-    commission: float = Field(
-        default=0.0,
-        description="Fraction of traded value (0.001 = 0.1%), or money per contract with margin.",
+    stake: Optional[float] = Field(default=None, description="Units per entry with fixed sizing.")
+    percent: Optional[float] = Field(default=None,
+                                     description="Percent of equity with percent sizing.")
+    commission: Optional[float] = Field(
+        default=None, description="Fraction of traded value (0.001 = 0.1%), or money per "
+        "contract with margin; unset: the broker's.",
     )
-    mult: float = Field(default=1.0, description="Contract multiplier (futures-like, with margin).")
+    mult: Optional[float] = Field(default=None,
+                                  description="Contract multiplier (futures-like, with margin).")
     margin: Optional[float] = Field(
         default=None, description="Margin per contract: selects the futures-like scheme."
     )
-    allow_short: bool = Field(default=False, description="Go short on sell signals.")
+    allow_short: Optional[bool] = Field(default=None, description="Go short on sell signals.")
     tearsheet: bool = Field(default=True, description="Write the quantstats tearsheet (~3 s).")
     mlflow: bool = Field(default=True, description="Log the report to MLflow (the `tracking` "
                          "resource) as {project}.{asset_class}.{strategy_family}.{strategy}.")
@@ -104,31 +101,10 @@ class BacktestConfig(SessionRangeConfig):
         return dict(chosen)
 
     def broker(self) -> dict[str, Any]:
+        """Overrides of the lab's broker (unset fields keep its values)."""
         names = ("cash", "sizing", "stake", "percent", "commission", "mult", "margin",
                  "allow_short")
-        return {n: getattr(self, n) for n in names}
-
-
-def _quality_gate(store: Any, symbol: str) -> str | None:
-    """The data-quality gate: the reason not to backtest ``symbol``'s stored bars (open,
-    unacknowledged critical anomalies, see ``core.quality.gate``), or None to go ahead."""
-    from research_lab.core.quality.gate import open_criticals
-
-    found = open_criticals(store, symbol)
-    if not found:
-        return None
-    sessions = ", ".join(str(a.session) for a in found[:5]) + (" ..." if len(found) > 5 else "")
-    return (f"{len(found)} open critical anomal{'y' if len(found) == 1 else 'ies'} "
-            f"({sessions}); acknowledge with `research-lab quality ack` or fix the data")
-
-
-def read_histories(store: Any, symbol: str) -> dict[str, Any]:
-    """The whole stored history of ``symbol``, ``^GSPC`` and ``^VIX``, in one query, by symbol."""
-    frame = store.read_many([symbol, BENCHMARK, VIX])
-    return {
-        str(sym): rows.reset_index(drop=True)
-        for sym, rows in frame.groupby("symbol", sort=False)
-    }
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 
 def output_folder(config: BacktestConfig, strategy: str, symbol: str) -> Path:
@@ -154,67 +130,38 @@ def backtest_results(
     source: SourceResource,
     tracking: TrackingResource,
 ) -> dg.MaterializeResult:
-    from research_lab.core.backtest import get_space
-    from research_lab.core.backtest.market_context import load_market_context
-    from research_lab.core.backtest.outputs import write_outputs
-    from research_lab.core.backtest.report import backtest_report
+    from research_lab.core.usecases import backtest_symbol
 
     strategy, symbol = split_backtest_key(context.partition_key)
-    params = get_space(strategy).resolve(config.strategy_params(strategy))  # bad: fail first
-    experiment = _experiment(config, strategy)
     start, end = config.session_range()
     st = store.open()
-    blocked = _quality_gate(st, symbol)
-    if blocked:
-        raise dg.Failure(description=f"backtest of {symbol} blocked by data quality: {blocked}")
-
-    histories = read_histories(st, symbol)
-    bars = histories.get(symbol)
-    if bars is None or bars.empty:
-        raise dg.Failure(description=f"the store at {st.url} has no bars of {symbol}; "
-                                     "materialize market_data for it first")
-    sessions = bars["session"].dt.date
-    bars = bars.loc[(sessions >= (start or date.min)) & (sessions <= (end or date.max))]
-    if len(bars) < 2:
-        raise dg.Failure(description=f"{symbol}: {len(bars)} stored bar(s) between "
-                                     f"{start or 'the start'} and {end or 'the end'}; need 2")
-    bars = bars.reset_index(drop=True)
-    market = load_market_context(
-        bars["session"].iloc[0].date(), bars["session"].iloc[-1].date(),
-        frames=histories, source=source.get, store_label=f"store {st.url}",
-    )
-    context.log.info(f"backtesting {strategy} {params} on {symbol}: {len(bars)} bars")
-    report = backtest_report(bars, strategy, params, engine=config.engine, market=market,
-                             origin=f"store {st.url}", **config.broker())
-    paths = write_outputs(report, output_folder(config, strategy, symbol),
-                          tearsheet=config.tearsheet)
-    context.log.info(report.summary_line())
-    metadata = backtest_metadata(report, paths)
-    if experiment is not None:
-        metadata.update(_log_to_mlflow(context, tracking, experiment, report, paths))
+    try:
+        run = backtest_symbol(
+            symbol, strategy, config.strategy_params(strategy), store=st, source=source.get,
+            start=start, end=end, broker=config.broker(), engine=config.engine,
+            folder=lambda sym: output_folder(config, strategy, sym), tearsheet=config.tearsheet,
+            tracking=_tracking(context, config, tracking),
+            progress=lambda sym: context.log.info(f"backtesting {strategy} on {sym}"),
+        )
+    except ValueError as exc:  # open critical anomalies, bad parameters, missing bars
+        raise use_case_failure(exc) from None
+    context.log.info(run.report.summary_line())
+    metadata = backtest_metadata(run.report, run.files)
+    if run.tracked is not None:
+        if run.tracked.error:
+            context.log.warning(f"MLflow run not written ({run.tracked.error}); kept in the "
+                                "outbox")
+        metadata["mlflow_experiment"] = dg.MetadataValue.text(run.tracked.experiment)
+        metadata["mlflow_run_id"] = dg.MetadataValue.text(run.tracked.label())
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _experiment(config: BacktestConfig, strategy: str):
-    """The validated MLflow experiment name, or None when logging is off."""
+def _tracking(context, config: BacktestConfig, tracking: TrackingResource):
+    """Where the run goes in MLflow, or None when logging is off."""
     if not config.mlflow:
         return None
-    from research_lab.core.tracking.naming import ExperimentName
+    from research_lab.core.usecases import Tracking
 
-    return ExperimentName(config.project, config.asset_class, config.strategy_family, strategy)
-
-
-def _log_to_mlflow(context, tracking: TrackingResource, experiment, report, paths) -> dict:
-    """Log the report; never fails the materialization (the outbox keeps what can't be sent)."""
-    from research_lab.core.tracking.backtest import log_backtest_report
-
-    lineage = tracking.lineage(context, data_version=report.lineage.get("data_version"))
-    ticket = log_backtest_report(tracking.get_tracker(), experiment, report, paths,
-                                 lineage=lineage)
-    ticket.wait()
-    if ticket.run_id:
-        return {"mlflow_experiment": dg.MetadataValue.text(str(experiment)),
-                "mlflow_run_id": dg.MetadataValue.text(ticket.run_id)}
-    context.log.warning(f"MLflow run not written ({ticket.error}); kept in the outbox")
-    return {"mlflow_experiment": dg.MetadataValue.text(str(experiment)),
-            "mlflow_run_id": dg.MetadataValue.text("pending in the outbox")}
+    return Tracking(tracking.get_tracker, config.project, config.asset_class,
+                    config.strategy_family,
+                    lineage=lambda **tags: tracking.lineage(context, **tags))

@@ -7,6 +7,8 @@
 - ``metrics``: all 50 metrics as a markdown table; ``regimes``: the regime table with the index
   and the volatility gauge it used;
 - lineage: the bars' data version, span and row count, where the benchmark and VIX came from;
+- ``equity_curve``: the equity plot embedded as markdown with a base64 PNG (as the anomaly
+  report embeds its plot), so the curve shows in the UI without opening a file;
 - where the files are (``MetadataValue.path``): result JSON, equity plot, trades CSV, tearsheet.
 """
 
@@ -65,6 +67,16 @@ def backtest_metadata(report: Any, paths: dict[str, Path]) -> dict[str, Any]:
     )
     if report.notes:
         md["notes"] = dg.MetadataValue.md("\n".join(f"- {n}" for n in report.notes))
+    if paths.get("plot") is not None and Path(paths["plot"]).is_file():
+        md["equity_curve"] = dg.MetadataValue.md(embedded_png(Path(paths["plot"]), report.title()))
     for kind, path in paths.items():
         md[PATH_LABELS[kind]] = dg.MetadataValue.path(str(path))
     return md
+
+
+def embedded_png(path: Path, title: str) -> str:
+    """Markdown showing the PNG at ``path`` inline (a base64 data URI)."""
+    import base64
+
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f"### {title}\n\n![equity curve](data:image/png;base64,{data})"

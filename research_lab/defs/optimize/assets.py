@@ -142,9 +142,13 @@ def optimization_study(
                                                     else None))
     start, end = config.session_range()
     st = store.open()
-    from research_lab.defs.quality.gate import quality_gate
+    from research_lab.core.quality.gate import require_no_open_criticals
+    from research_lab.defs.failures import use_case_failure
 
-    quality_gate(st, symbol)              # open critical anomalies block the study (dg.Failure)
+    try:  # open critical anomalies block the study (until the study use case holds the gate)
+        require_no_open_criticals(st, symbol)
+    except ValueError as exc:
+        raise use_case_failure(exc) from None
     bars = st.read_bars(symbol, start, end)                    # one query
     if bars.empty:
         raise dg.Failure(description=f"the store at {st.url} has no bars of {symbol}; "

@@ -1,14 +1,17 @@
 """The quality assets: ``anomaly_scores`` (per symbol x session) and ``anomaly_report``.
 
-Thin on purpose: parse the partition keys, call ``core.quality``, return metadata.
+Thin on purpose: parse the partition keys, call the use case
+(:func:`research_lab.core.usecases.score_quality` / :func:`~research_lab.core.usecases.
+quality_report`), return metadata.
 
 - ``anomaly_scores`` has the partitions of ``market_data`` and depends on it partition for
   partition; a range runs as one run (single-run backfill policy), each symbol's sessions read
   in one query with their trailing context and written in one transaction. Its checks
   (``checks.py``) fail on open criticals (blocking) and warnings.
 - ``anomaly_report`` is unpartitioned: one cross-symbol view (counts per symbol and per day,
-  open criticals, overrides, the false-positive rate, a plot), read from the scores table in
-  one query. Per-symbol partitions would split exactly what the report exists to put side by
+  open criticals, overrides, a plot, and the KPIs: anomalies per ingest batch, median time
+  from detection to acknowledgement, false-positive rate), read from the scores table in one
+  query. Per-symbol partitions would split exactly what the report exists to put side by
   side, and the whole table is small (one row per partition).
 """
 
@@ -82,28 +85,17 @@ def anomaly_scores(
     store: StoreResource,
     calendar: CalendarResource,
 ) -> dg.MaterializeResult:
-    from research_lab.core.quality.config import SentinelConfig
-    from research_lab.core.quality.gate import open_criticals
-    from research_lab.core.quality.sentinel import score_partitions
-    from research_lab.core.quality.thresholds import load_thresholds
-    from research_lab.core.settings import load_settings
+    from research_lab.core.usecases import score_quality
 
     requests = requests_from_keys(context.partition_keys)
-    st, cal = store.open(), calendar.get()
-    book = load_thresholds(config.thresholds_path).with_stale_run(load_settings().stale_run)
-    cfg = SentinelConfig(use_iforest=config.use_iforest, use_prophet=config.use_prophet)
-    context.log.info(
-        f"scoring {sum(map(len, requests.values()))} partitions of {len(requests)} symbol(s) "
-        f"in {st.url} (thresholds: {book.path or 'built-in'})"
-    )
-    runs = [score_partitions(st, sym, days, calendar=cal, book=book, config=cfg)
-            for sym, days in requests.items()]
-    open_lines, warning_lines = [], []
-    for run in runs:
-        scored = set(run.sessions)
-        open_lines += [f"{a.symbol} {a.session}: {a.reasons[0] if a.reasons else ''}"
-                       for a in open_criticals(st, run.symbol) if a.session in scored]
-        warning_lines += [f"{run.symbol} {d}: {why}" for d, why in run.warnings]
+    st = store.open()
+    context.log.info(f"scoring {sum(map(len, requests.values()))} partitions of "
+                     f"{len(requests)} symbol(s) in {st.url}")
+    scored = score_quality(st, requests, calendar=calendar.get(),
+                           thresholds_path=config.thresholds_path,
+                           use_iforest=config.use_iforest, use_prophet=config.use_prophet)
+    runs, open_lines = scored.runs, list(scored.open_criticals)
+    warning_lines = list(scored.warnings)
     md = _scores_metadata(runs)
     md["open_criticals"] = dg.MetadataValue.int(len(open_lines))
     return dg.MaterializeResult(metadata=md, check_results=check_results(open_lines, warning_lines))
@@ -118,22 +110,27 @@ def anomaly_scores(
     "(unacknowledged) criticals, overrides, the false-positive rate, a plot over time.",
 )
 def anomaly_report(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:
-    from research_lab.core.marketdata.store import read_overrides, read_scores
-    from research_lab.core.quality.report import anomaly_plot, build_report, report_markdown
     from research_lab.core.settings import load_settings
+    from research_lab.core.usecases import quality_report
 
     st = store.open()
-    scores, overrides = read_scores(st), read_overrides(st)
-    report = build_report(scores, overrides)
-    png = anomaly_plot(scores, load_settings().home / "reports" / "anomaly_report.png")
-    rate = report.false_positive_rate
+    out = quality_report(st, plot_path=load_settings().home / "reports" / "anomaly_report.png")
+    report, kpis = out.report, out.kpis
     context.log.info(f"{report.partitions} scored partitions, {report.open_count} open critical")
+
+    def number(name: str, unit: str = "") -> dg.MetadataValue:
+        value = kpis[name]
+        return (dg.MetadataValue.float(float(value)) if value is not None
+                else dg.MetadataValue.text(f"n/a (nothing to measure yet{unit})"))
+
     return dg.MaterializeResult(metadata={
         "partitions": dg.MetadataValue.int(report.partitions),
         "open_criticals": dg.MetadataValue.int(report.open_count),
-        "false_positive_rate": dg.MetadataValue.float(rate) if rate is not None
-        else dg.MetadataValue.text("no overrides yet"),
+        "ingest_batches": dg.MetadataValue.int(int(kpis["ingest_batches"])),
+        "anomalies_per_batch": number("anomalies_per_batch"),
+        "median_hours_to_acknowledge": number("median_hours_to_acknowledge", ": no verdict"),
+        "false_positive_rate": number("false_positive_rate", ": no verdict"),
         "overrides": dg.MetadataValue.int(len(report.overrides)),
-        "plot": dg.MetadataValue.path(str(png)),
-        "report": dg.MetadataValue.md(report_markdown(report, plot_png=png.read_bytes())),
+        "plot": dg.MetadataValue.path(str(out.plot)),
+        "report": dg.MetadataValue.md(out.markdown()),
     })

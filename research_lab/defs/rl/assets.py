@@ -1,8 +1,10 @@
 """``rl_policy`` and ``rl_evaluation``: a learned policy per symbol, and how it compares.
 
-Thin on purpose: read the partition's symbol and the launchpad config, read the history from
-the store in one query, call ``core.rl`` (training / evaluation), return metadata. Both are
-partitioned by symbol and depend on every session of that symbol's ``market_data``.
+Thin on purpose: read the partition's symbol and the launchpad config, call the use case
+(:func:`research_lab.core.usecases.train_policy` / :func:`~research_lab.core.usecases.
+evaluate_policy`: quality gate, history, run, files, MLflow) and present its result as
+metadata. Both are partitioned by symbol and depend on every session of that symbol's
+``market_data``. A symbol with open critical anomalies fails (``dg.Failure``).
 
 ``rl_policy`` writes ``$RESEARCH_LAB_HOME/rl/<symbol>/policy.zip`` (+ ``policy.json``,
 ``checkpoints/``); ``rl_evaluation`` reads that policy, plays it back over the test period
@@ -17,6 +19,7 @@ from typing import Optional
 import dagster as dg
 from pydantic import Field
 
+from research_lab.defs.failures import use_case_failure
 from research_lab.defs.partitions import symbol_partitions
 from research_lab.defs.resources import SourceResource, StoreResource
 from research_lab.defs.run_queue import kind_tags
@@ -35,7 +38,6 @@ class TrackingConfig(dg.Config):
     mlflow: bool = Field(default=True, description="Log the run to MLflow (`tracking` resource).")
     project: str = Field(default="Default", description="MLflow experiment: project part.")
     asset_class: str = Field(default="Equities", description="MLflow experiment: asset class.")
-BENCHMARK, VIX = "^GSPC", "^VIX"
 
 
 class RLPolicyConfig(TrackingConfig):
@@ -65,11 +67,13 @@ class RLEvaluationConfig(TrackingConfig):
 
     best_strategy: Optional[str] = Field(
         default=None,
-        description="Strategy to compare with (e.g. an optimization study's best); unset: "
-        "the best Sharpe of evaluation.baseline_grid on the training period.",
+        description="Strategy to compare with; unset: evaluation.baseline_strategy with the "
+        "best parameters of the newest optimization study of it on this symbol, else its "
+        "default parameters.",
     )
     best_params: Optional[dict[str, str]] = Field(
-        default=None, description="Its parameters, e.g. {fast: '10', slow: '50'}."
+        default=None, description="Its parameters, e.g. {fast: '10', slow: '50'} (unset: the "
+        "study's best, else the defaults).",
     )
     max_drawdown_limit: Optional[float] = Field(
         default=None, description="Drawdown compliance limit (0.25 = 25 %); unset: the policy's."
@@ -82,40 +86,22 @@ def _home():
     return load_settings().home
 
 
-def _experiment(config: TrackingConfig, algorithm: str):
-    from research_lab.core.tracking.naming import ExperimentName
-
-    return ExperimentName(config.project, config.asset_class, "ReinforcementLearning", algorithm)
-
-
-def _log(context, tracking: TrackingResource, config: TrackingConfig, algorithm: str, *,
-         run_name: str, params, metrics, tags, artifacts, data_version, seed) -> dict:
-    """Log one run (never fails the asset: the outbox keeps what the server can't take)."""
+def _tracking(context, tracking: TrackingResource, config: TrackingConfig):
+    """Where the run goes in MLflow, or None when logging is off."""
     if not config.mlflow:
+        return None
+    from research_lab.core.usecases import Tracking
+
+    return Tracking(tracking.get_tracker, config.project, config.asset_class,
+                    lineage=lambda **tags: tracking.lineage(context, **tags))
+
+
+def _logged(context, tracked) -> dict:
+    if tracked is None:
         return {}
-    experiment = _experiment(config, algorithm)
-    ticket = tracking.get_tracker().log_run(
-        experiment, run_name, params, metrics, tags, artifacts, kind="policy",
-        lineage=tracking.lineage(context, data_version=data_version, seed=seed),
-    )
-    run_id = ticket.wait()
-    if not run_id:
-        context.log.warning(f"MLflow run not written ({ticket.error}); kept in the outbox")
-    return {"mlflow_experiment": str(experiment), "mlflow_run_id": run_id or "pending (outbox)"}
-
-
-def _gate(store, symbol: str) -> None:
-    from research_lab.defs.quality.gate import quality_gate
-
-    quality_gate(store, symbol)  # dg.Failure while symbol has open critical anomalies
-
-
-def _history(store, symbol: str):
-    _gate(store, symbol)
-    bars = store.read_bars(symbol)  # the whole history, one query
-    if bars.empty:
-        raise dg.Failure(f"no market_data for {symbol} in the store: materialize it first")
-    return bars
+    if tracked.error:
+        context.log.warning(f"MLflow run not written ({tracked.error}); kept in the outbox")
+    return {"mlflow_experiment": tracked.experiment, "mlflow_run_id": tracked.label()}
 
 
 @dg.asset(
@@ -136,7 +122,8 @@ def rl_policy(
     tracking: TrackingResource,
 ) -> dg.MaterializeResult:
     from research_lab.core.rl.config import load_rl_config
-    from research_lab.core.rl.train import policy_dir, train_policy
+    from research_lab.core.rl.train import policy_dir
+    from research_lab.core.usecases import train_policy
 
     symbol = context.partition_key
     guard = {k: v for k, v in {
@@ -146,24 +133,21 @@ def rl_policy(
     rl_config = load_rl_config(config.config_path, algorithm=config.algorithm,
                                timesteps=config.timesteps, seed=config.seed,
                                guardrails=guard or None)
-    bars = _history(store.open(), symbol)
     tenth = max(rl_config.timesteps // 10, 1)
 
     def progress(done: int, total: int) -> None:
         if done % tenth == 0:
             context.log.info(f"{symbol}: {done}/{total} steps")
 
-    context.log.info(f"training {rl_config.algorithm} on {symbol} ({len(bars)} bars)")
-    out = train_policy(bars, rl_config, out_dir=policy_dir(_home(), symbol), symbol=symbol,
-                       progress=progress)
+    context.log.info(f"training {rl_config.algorithm} on {symbol}")
+    try:
+        run = train_policy(store.open(), symbol, rl_config, out_dir=policy_dir(_home(), symbol),
+                           progress=progress, tracking=_tracking(context, tracking, config))
+    except ValueError as exc:  # open critical anomalies, no bars
+        raise use_case_failure(exc) from None
+    out = run.result
     splits = out.splits.to_dict()
-    logged = _log(
-        context, tracking, config, out.algorithm, run_name=f"{symbol} {out.algorithm} training",
-        params=out.params(), metrics=out.metrics(), tags=out.tags(),
-        artifacts={"policy": out.policy_path,
-                   "policy.json": str(policy_dir(_home(), symbol) / "policy.json")},
-        data_version=out.data_version, seed=rl_config.seed,
-    )
+    logged = _logged(context, run.tracked)
     return dg.MaterializeResult(
         metadata={
             **logged,
@@ -201,62 +185,38 @@ def rl_evaluation(
     source: SourceResource,
     tracking: TrackingResource,
 ) -> dg.MaterializeResult:
-    from research_lab.core.backtest.market_context import load_market_context
-    from research_lab.core.backtest.params import get_space
-    from research_lab.core.rl.evaluate import evaluate_policy, write_evaluation
-    from research_lab.core.rl.playback import policy_config
-    from research_lab.core.rl.splits import make_splits
     from research_lab.core.rl.train import POLICY_FILE, policy_dir
+    from research_lab.core.usecases import evaluate_policy
 
     symbol = context.partition_key
-    folder = policy_dir(_home(), symbol)
-    policy = folder / POLICY_FILE
-    if not policy.exists():
-        raise dg.Failure(f"no policy for {symbol} at {policy}: materialize rl_policy first")
-    rl_config = policy_config(policy)
-    if config.max_drawdown_limit is not None:
-        rl_config = rl_config.replace(evaluation={"max_drawdown_limit": config.max_drawdown_limit})
-    best = None
-    if config.best_strategy:
-        best = (config.best_strategy,
-                get_space(config.best_strategy).resolve(config.best_params or {}))
-    st = store.open()
-    _gate(st, symbol)
-    frames = st.read_many([symbol, BENCHMARK, VIX])  # one query for the three series
-    by_symbol = {s: f.reset_index(drop=True) for s, f in frames.groupby("symbol")}
-    bars = by_symbol.get(symbol)
-    if bars is None:
-        raise dg.Failure(f"no market_data for {symbol} in the store")
-    splits = make_splits(bars["session"], rl_config.splits, rl_config.env.window)
-    market = load_market_context(*splits.test, frames=by_symbol, source=source.get,
-                                 store_label=st.url)
-    ev = evaluate_policy(policy, bars, config=rl_config, splits=splits, best_strategy=best,
-                         market=market)
-    paths = write_evaluation(ev, folder)
+    try:
+        run = evaluate_policy(
+            store.open(), symbol, policy=policy_dir(_home(), symbol) / POLICY_FILE, home=_home(),
+            strategy=config.best_strategy, params=config.best_params,
+            max_drawdown_limit=config.max_drawdown_limit, source=source.get,
+            tracking=_tracking(context, tracking, config),
+        )
+    except ValueError as exc:  # no policy, open critical anomalies, bad baseline parameters
+        raise use_case_failure(exc) from None
+    ev, splits, paths = run.evaluation, run.splits, run.files
     m, c = ev.playback.metrics, ev.comparison
     numbers = {k: dg.MetadataValue.float(float(v)) for k, v in {
         **{k: m[k] for k in ("total_return", "cagr", "sharpe_ratio", "sortino_ratio",
                              "max_drawdown", "volatility", "num_trades", "exposure")},
         **c,
     }.items()}
-    logged = _log(
-        context, tracking, config, rl_config.algorithm,
-        run_name=f"{symbol} {rl_config.algorithm} evaluation",
-        params={**rl_config.flat_params(), "symbol": symbol,
-                "test": f"{splits.test[0]}..{splits.test[1]}"},
-        metrics=ev.metrics(),
-        tags={"symbol": symbol, "rl.algorithm": rl_config.algorithm, "rl.stage": "evaluation"},
-        artifacts={"evaluation": str(paths["evaluation"]), "policy": str(policy)},
-        data_version=ev.playback.report.lineage.get("data_version"), seed=rl_config.seed,
-    )
+    logged = _logged(context, run.tracked)
     return dg.MaterializeResult(metadata={
         **logged,
         **numbers,
         "drawdown_compliant": dg.MetadataValue.bool(bool(c["drawdown_compliant"])),
         "best_strategy": ev.best_strategy.title(),
+        "baseline_source": run.baseline["source"],
+        "kpis": dg.MetadataValue.md(run.kpi_markdown()),
         "comparison": dg.MetadataValue.md(ev.comparison_markdown()),
         "regimes": dg.MetadataValue.md(ev.regime_markdown()),
         "test": f"{splits.test[0]}..{splits.test[1]}",
         "notes": "; ".join(ev.playback.report.notes) or "-",
         "path": dg.MetadataValue.path(str(paths["evaluation"])),
     })
+

@@ -78,6 +78,9 @@ def test_a_partition_reads_the_history_once_and_reports(acme_stored, lab_env, ba
     # ^GSPC and ^VIX are not in the store: they came from the synthetic source, with lookback
     assert md["benchmark"].value.startswith("^GSPC from source:synthetic")
     assert "volatility: vix" in md["regimes"].value
+    # the equity curve is embedded (markdown with a PNG data URI), not only a path
+    curve = md["equity_curve"].value
+    assert curve.startswith("### ") and "![equity curve](data:image/png;base64,iVBORw0KGgo" in curve
     assert "bull_low_vol" in md["regimes"].value
 
     folder = Path(lab_env.removeprefix("sqlite:///")).parent / "backtests" / "sma_cross" / "ACME"
@@ -130,7 +133,7 @@ def test_index_data_in_the_store_is_used_from_the_same_query(lab_env, instance, 
         ({"params": {"fast": 500}}, "fast=500 is invalid; expected int in [2, 200]"),
         ({"params_json": "{fast: 5"}, "params_json is not valid JSON"),
         ({"start": "2024-02-30"}, "config start='2024-02-30' is not a date"),
-        ({}, "has no bars of ACME; materialize market_data for it first"),
+        ({}, "has no bars of ACME: ingest them first"),
     ],
 )
 def test_bad_config_fails_the_run_naming_the_problem(lab_env, instance, config, message):
@@ -140,18 +143,6 @@ def test_bad_config_fails_the_run_naming_the_problem(lab_env, instance, config, 
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert message in failure.event_specific_data.error.to_string()
     assert not (Path(lab_env.removeprefix("sqlite:///")).parent / "backtests").exists()
-
-
-def test_quality_gate_hook_blocks_the_backtest(lab_env, instance, monkeypatch):
-    import research_lab.defs.backtest.assets as assets
-
-    monkeypatch.setattr(assets, "_quality_gate", lambda store, symbol: "3 critical anomalies")
-    instance.add_dynamic_partitions("symbol", ["ACME"])
-    result = _run(instance)
-    assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    text = failure.event_specific_data.error.to_string()
-    assert "blocked by data quality: 3 critical anomalies" in text
 
 
 def test_an_open_critical_anomaly_blocks_until_acknowledged(acme_stored, lab_env, store):
@@ -172,7 +163,9 @@ def test_an_open_critical_anomaly_blocks_until_acknowledged(acme_stored, lab_env
     blocked = _run(acme_stored)
     assert not blocked.success
     text = next(e for e in blocked.all_events if e.is_step_failure).event_specific_data.error
-    assert "1 open critical anomaly (2024-02-01)" in text.to_string()
+    assert "ACME has 1 open critical data anomaly: 2024-02-01: close is 100x" in text.to_string()
+    assert "research-lab quality ack ACME" in text.to_string()
+    assert not (Path(lab_env.removeprefix("sqlite:///")).parent / "backtests").exists()
 
     acknowledge(store, "ACME", day, verdict="false_positive", reason="checked the tape",
                 author="analyst")

@@ -88,7 +88,7 @@ def test_evaluation_without_a_policy_fails_clearly(lab_env, instance):
                             raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
-    assert "materialize rl_policy first" in failure.event_specific_data.error.to_string()
+    assert "materialize rl_policy" in failure.event_specific_data.error.to_string()
 
 
 def test_training_runs_are_tagged_for_the_run_queue():
@@ -120,6 +120,6 @@ def test_cli_train_and_evaluate(lab_env, filled_store, tiny_yaml, tmp_path, caps
     assert "sma_cross(fast=10, slow=50)" in text and "Sharpe delta vs buy-and-hold" in text
     assert (out / "evaluation.json").is_file()
     assert main(["rl", "evaluate", "NOPE"]) == 2
-    assert "no policy at" in capsys.readouterr().err
+    assert "no policy for NOPE at" in capsys.readouterr().err
     assert main(["rl", "train", "NOPE", "--config", tiny_yaml]) == 2
-    assert "no bars for NOPE" in capsys.readouterr().err
+    assert "has no bars of NOPE" in capsys.readouterr().err
