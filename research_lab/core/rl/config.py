@@ -1,29 +1,34 @@
-"""The RL configuration: ``config/rl.yaml`` read into frozen dataclasses, checked field by field.
+"""The RL configuration: ``config/rl.yaml`` as typed, frozen pydantic models, checked field by field.
 
 One file holds every choice a training run makes, so that a run is reproducible from it (and
-the seed): the algorithm and its hyperparameters, the environment, the broker (the same
-settings as a backtest, :class:`~research_lab.core.backtest.costs.BrokerConfig`), the date
-splits, early stopping, checkpoints, the guardrails and the evaluation limits. The file's own
-comments describe each field; ``docs/rl.md`` describes the guardrails and their defaults.
+the seed): the algorithm and its hyperparameters, the environment, the date splits, early
+stopping, checkpoints, the guardrails and the evaluation limits. The broker is not in this
+file: it is the lab's one broker (the ``broker:`` section of ``config/research_lab.yaml``,
+:func:`research_lab.core.backtest.costs.load_broker`), copied into the configuration when it is
+loaded so that a policy's ``policy.json`` records the broker it was trained with. The file's
+own comments describe each field; ``docs/rl.md`` describes the guardrails and their defaults.
 
 :func:`load_rl_config` reads ``RESEARCH_LAB_RL_CONFIG`` if set, else ``config/rl.yaml`` of the
 source tree, else the defaults below; keyword overrides (``algorithm="A2C"``,
-``timesteps=5000``, ``seed=3``, or any section as a mapping merged over the file's) win. A
-bad value raises :class:`RLConfigError` (a ``ValueError``) naming the file and the field.
+``timesteps=5000``, ``seed=3``, or any section as a mapping merged over the file's) win. One
+validation path (pydantic) and one error style: a bad value raises :class:`RLConfigError` (a
+``ValueError``) ``"<file>: <section.field>: <problem>"``.
 
-This module imports only the standard library and PyYAML: Dagster definitions can import it.
+This module imports only the standard library, pydantic and PyYAML: Dagster definitions can
+import it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt,
+                      ValidationError, model_validator)
 
 from research_lab.core.yamlfile import read_mapping
 
@@ -38,84 +43,190 @@ class RLConfigError(ValueError):
     """A bad RL configuration value; the message names where it came from and the field."""
 
 
-@dataclass(frozen=True)
-class EnvConfig:
+class _Rule(ValueError):
+    """A field rule broken (raised inside validators; :func:`_build` turns it into one line)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(problem)
+        self.field, self.problem = field, problem
+
+
+def _need(ok: bool, field: str, problem: str) -> None:
+    if not ok:
+        raise _Rule(field, problem)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{value!r} must be a finite number")
+    return float(value)
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+Number = Annotated[float, BeforeValidator(_number)]
+Day = Annotated[dt.date | None, BeforeValidator(_date)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EnvConfig(_Section):
     """What the agent sees, what it may do, and what it is paid."""
 
-    window: int = 20                   # past daily log returns in each observation
-    action: str = "discrete"           # discrete: flat/long(/short); box: target weight
-    allow_short: bool = False          # add the short direction
-    reward: str = "pnl"                # pnl | log_return | risk_adjusted
-    risk_penalty: float = 0.5          # risk_adjusted: penalty per unit of new drawdown
-    reward_scale: float = 100.0        # rewards in percent of the starting cash
-    episode_length: int | None = 252   # training episodes: random start, this many decisions
-    max_drawdown_stop: float | None = None  # end an episode when drawdown reaches this
+    window: StrictInt = 20                   # past daily log returns in each observation
+    action: str = "discrete"                 # discrete: flat/long(/short); box: target weight
+    allow_short: StrictBool = False          # add the short direction
+    reward: str = "pnl"                      # pnl | log_return | risk_adjusted
+    risk_penalty: Number = 0.5               # risk_adjusted: penalty per unit of new drawdown
+    reward_scale: Number = 100.0             # rewards in percent of the starting cash
+    episode_length: StrictInt | None = 252   # training episodes: random start, this many steps
+    max_drawdown_stop: Number | None = None  # end an episode when drawdown reaches this
+
+    @model_validator(mode="after")
+    def _rules(self) -> EnvConfig:
+        _need(2 <= self.window <= 250, "window", f"{self.window!r} not in 2..250")
+        _need(self.action in ACTIONS, "action", f"{self.action!r} is not one of {ACTIONS}")
+        _need(self.reward in REWARDS, "reward", f"{self.reward!r} is not one of {REWARDS}")
+        _need(self.risk_penalty >= 0, "risk_penalty", "must be >= 0")
+        _need(self.reward_scale > 0, "reward_scale", "must be > 0")
+        _need(self.episode_length is None or self.episode_length >= 2, "episode_length",
+              f"{self.episode_length!r} must be null or an integer >= 2")
+        _need(self.max_drawdown_stop is None or 0 < self.max_drawdown_stop <= 1,
+              "max_drawdown_stop", f"{self.max_drawdown_stop!r} must be null or in (0, 1]")
+        return self
 
 
-@dataclass(frozen=True)
-class SplitConfig:
+class SplitConfig(_Section):
     """Train / validation / test by date: fractions of the sessions, or explicit end dates."""
 
-    train: float = 0.6
-    validation: float = 0.2
-    train_end: dt.date | None = None
-    validation_end: dt.date | None = None
+    train: Number = 0.6
+    validation: Number = 0.2
+    train_end: Day = None
+    validation_end: Day = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> SplitConfig:
+        if self.train_end is None and self.validation_end is None:
+            _need(self.train > 0 and self.validation > 0 and self.train + self.validation < 1,
+                  "", f"train ({self.train!r}) and validation ({self.validation!r}) must be > 0 "
+                  "and sum to < 1")
+        else:
+            _need(self.train_end is not None and self.validation_end is not None, "",
+                  "give both train_end and validation_end as dates (YYYY-MM-DD)")
+            _need(self.train_end < self.validation_end, "validation_end",
+                  f"{self.validation_end} must be after train_end {self.train_end}")
+        return self
 
 
-@dataclass(frozen=True)
-class EarlyStopping:
+class EarlyStopping(_Section):
     """Evaluate on the validation period every ``eval_freq`` steps; stop after ``patience``
     evaluations without a gain of more than ``min_delta``."""
 
-    eval_freq: int = 2048
-    patience: int = 5
-    min_delta: float = 0.0
+    eval_freq: StrictInt = 2048
+    patience: StrictInt = 5
+    min_delta: Number = 0.0
     metric: str = "sharpe"  # sharpe | total_return
 
+    @model_validator(mode="after")
+    def _rules(self) -> EarlyStopping:
+        _need(self.eval_freq > 0, "eval_freq", "must be > 0")
+        _need(self.patience > 0, "patience", "must be > 0")
+        _need(self.min_delta >= 0, "min_delta", "must be >= 0")
+        _need(self.metric in SCORES, "metric", f"{self.metric!r} is not one of {SCORES}")
+        return self
 
-@dataclass(frozen=True)
-class Guardrails:
+
+class Guardrails(_Section):
     """Hard limits on a training run (see ``docs/rl.md``)."""
 
-    max_timesteps: int = 1_000_000
-    wall_clock_seconds: float = 1800.0
-    torch_threads: int = 1
-    memory_mb: float = 4096.0
-    memory_check_every: int = 256      # environment steps between two RSS readings
-    deterministic_torch: bool = True
+    max_timesteps: StrictInt = 1_000_000
+    wall_clock_seconds: Number = 1800.0
+    torch_threads: StrictInt = 1
+    memory_mb: Number = 4096.0
+    memory_check_every: StrictInt = 256      # environment steps between two RSS readings
+    deterministic_torch: StrictBool = True
+
+    @model_validator(mode="after")
+    def _rules(self) -> Guardrails:
+        for name in ("max_timesteps", "torch_threads", "memory_check_every"):
+            _need(getattr(self, name) > 0, name, "must be an integer > 0")
+        for name in ("wall_clock_seconds", "memory_mb"):
+            _need(getattr(self, name) > 0, name, "must be > 0")
+        return self
 
 
-@dataclass(frozen=True)
-class EvaluationConfig:
+class EvaluationConfig(_Section):
     """Limits and baselines of :func:`~research_lab.core.rl.evaluate.evaluate_policy`."""
 
-    max_drawdown_limit: float = 0.25   # compliance: max drawdown no deeper than -25 %
-    episodes: int = 5                  # stability: evenly spaced test episodes...
-    episode_length: int = 126          # ...of this many decisions each
+    max_drawdown_limit: Number = 0.25   # compliance: max drawdown no deeper than -25 %
+    episodes: StrictInt = 5             # stability: evenly spaced test episodes...
+    episode_length: StrictInt = 126     # ...of this many decisions each
     baseline_strategy: str = "sma_cross"
-    baseline_grid: Mapping[str, tuple[Any, ...]] = field(
+    baseline_grid: dict[str, tuple[Any, ...]] = Field(
         default_factory=lambda: {"fast": (5, 10, 20), "slow": (30, 50, 100)}
     )
 
+    @model_validator(mode="after")
+    def _rules(self) -> EvaluationConfig:
+        _need(0 < self.max_drawdown_limit <= 1, "max_drawdown_limit",
+              "must be in (0, 1] (0.25 = a 25 % drawdown)")
+        _need(self.episodes > 0, "episodes", "must be > 0")
+        _need(self.episode_length >= 2, "episode_length", "must be an integer >= 2")
+        _need(bool(self.baseline_grid), "baseline_grid",
+              "must map parameter names to lists of values")
+        return self
 
-@dataclass(frozen=True)
-class RLConfig:
+
+def _lab_broker() -> dict[str, Any]:
+    from research_lab.core.backtest.costs import load_broker
+
+    return load_broker().to_dict()
+
+
+class RLConfig(BaseModel):
     """Everything one training run and its evaluation use."""
 
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     algorithm: str = "PPO"
-    timesteps: int = 100_000
-    seed: int = 0
-    hyperparameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    net_arch: tuple[int, ...] = (64, 64)
-    env: EnvConfig = field(default_factory=EnvConfig)
-    broker: Mapping[str, Any] = field(default_factory=lambda: _lab_broker())
-    splits: SplitConfig = field(default_factory=SplitConfig)
-    early_stopping: EarlyStopping = field(default_factory=EarlyStopping)
-    checkpoint_freq: int = 10_000
-    checkpoints_kept: int = 3
-    guardrails: Guardrails = field(default_factory=Guardrails)
-    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    timesteps: StrictInt = 100_000
+    seed: StrictInt = 0
+    hyperparameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    net_arch: tuple[StrictInt, ...] = (64, 64)
+    env: EnvConfig = Field(default_factory=EnvConfig)
+    broker: dict[str, Any] = Field(default_factory=_lab_broker)  # the lab's one broker
+    splits: SplitConfig = Field(default_factory=SplitConfig)
+    early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
+    checkpoint_freq: StrictInt = 10_000
+    checkpoints_kept: StrictInt = 3
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     source: str = "defaults"
+
+    @model_validator(mode="after")
+    def _rules(self) -> RLConfig:
+        _need(self.algorithm in ALGORITHMS, "algorithm",
+              f"{self.algorithm!r} is not one of {ALGORITHMS}")
+        _need(self.timesteps > 0, "timesteps", f"{self.timesteps!r} must be > 0")
+        _need(self.seed >= 0, "seed", f"{self.seed!r} must be an integer >= 0")
+        _need(bool(self.net_arch) and all(n > 0 for n in self.net_arch), "net_arch",
+              "layer sizes must be > 0")
+        for algo in self.hyperparameters:
+            _need(algo in ALGORITHMS, f"hyperparameters.{algo}", f"not one of {ALGORITHMS}")
+        for name in ("checkpoint_freq", "checkpoints_kept"):
+            _need(getattr(self, name) > 0, name, "must be an integer > 0")
+        _need(not (self.algorithm == "DQN" and self.env.action == "box"), "env.action",
+              "DQN needs discrete actions (set env.action: discrete or choose PPO/A2C)")
+        return self
 
     def algorithm_kwargs(self) -> dict[str, Any]:
         """The hyperparameters of the chosen algorithm (SB3 constructor keywords)."""
@@ -131,9 +242,7 @@ class RLConfig:
         return _build(_merge(self.to_dict(), overrides), f"{self.source} + overrides")
 
     def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out.pop("source")
-        return out
+        return self.model_dump(exclude={"source"})
 
     def flat_params(self) -> dict[str, Any]:
         """Flat ``section.field`` -> value pairs (MLflow params): the chosen algorithm's
@@ -150,12 +259,6 @@ class RLConfig:
             for k, v in d[section].items():
                 out[f"{section}.{k}"] = v.isoformat() if isinstance(v, dt.date) else v
         return out
-
-
-_SECTIONS = {
-    "env": EnvConfig, "splits": SplitConfig, "early_stopping": EarlyStopping,
-    "guardrails": Guardrails, "evaluation": EvaluationConfig,
-}
 
 
 def load_rl_config(path: str | Path | None = None, **overrides: Any) -> RLConfig:
@@ -180,21 +283,17 @@ def load_rl_config(path: str | Path | None = None, **overrides: Any) -> RLConfig
     return _build(_merge(data, overrides), where)
 
 
-def _lab_broker() -> dict[str, Any]:
-    from research_lab.core.backtest.costs import load_broker
-
-    return load_broker().to_dict()
-
-
 def rl_config_from_dict(data: Mapping[str, Any], where: str = "policy.json") -> RLConfig:
     """An :class:`RLConfig` from :meth:`RLConfig.to_dict` output (e.g. a policy's
-    ``policy.json``), checked like a file."""
+    ``policy.json``, with the broker it was trained with), checked like a file."""
     return _build(data, where)
 
 
 def _merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in overrides.items():
+        if isinstance(value, BaseModel):
+            value = value.model_dump()
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
             out[key] = {**out[key], **value}
         else:
@@ -203,125 +302,34 @@ def _merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, A
 
 
 def _build(data: Mapping[str, Any], where: str) -> RLConfig:
-    def fail(name: str, problem: str) -> RLConfigError:
-        return RLConfigError(f"{where}: {name}: {problem}")
-
-    known = {f.name for f in dataclasses.fields(RLConfig)} - {"source"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise fail(", ".join(unknown), f"unknown key(s); valid: {', '.join(sorted(known))}")
-    values: dict[str, Any] = {"source": where}
-    for name, cls in _SECTIONS.items():
-        section = data.get(name) or {}
-        if isinstance(section, cls):
-            section = dataclasses.asdict(section)
-        if not isinstance(section, Mapping):
-            raise fail(name, "must be a mapping")
-        fields = {f.name for f in dataclasses.fields(cls)}
-        bad = sorted(set(section) - fields)
-        if bad:
-            raise fail(f"{name}.{bad[0]}", f"unknown field; valid: {', '.join(sorted(fields))}")
-        if name == "splits":
-            section = {k: _date(v, f"splits.{k}", fail) if k.endswith("_end") else v
-                       for k, v in section.items()}
-        values[name] = cls(**section)
-    for name in ("algorithm", "timesteps", "seed", "checkpoint_freq", "checkpoints_kept"):
-        if name in data:
-            values[name] = data[name]
-    if "algorithm" in values:
-        values["algorithm"] = str(values["algorithm"]).upper()
-    if "net_arch" in data:
-        arch = data["net_arch"]
-        if not isinstance(arch, (list, tuple)) or not arch:
-            raise fail("net_arch", f"must be a list of layer sizes, got {arch!r}")
-        values["net_arch"] = tuple(arch)
-    for name in ("hyperparameters", "broker"):
-        if name in data:
-            if not isinstance(data[name], Mapping):
-                raise fail(name, "must be a mapping")
-            values[name] = dict(data[name])
-    config = RLConfig(**values)
-    _check(config, fail)
-    return config
-
-
-def _date(value: Any, name: str, fail) -> dt.date | None:
-    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
-        return value
+    """The one validation path: pydantic, with every error as ``where: field: problem``."""
+    values = dict(data)
+    if "algorithm" in values and isinstance(values["algorithm"], str):
+        values["algorithm"] = values["algorithm"].upper()
+    values.pop("source", None)
     try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise fail(name, f"{value!r} is not a date (YYYY-MM-DD)") from None
+        return RLConfig(**values, source=where)
+    except ValidationError as exc:
+        raise RLConfigError(f"{where}: {_describe(exc.errors()[0])}") from None
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _check(c: RLConfig, fail) -> None:  # noqa: C901 - one flat list of field rules
-    def need(ok: bool, name: str, problem: str) -> None:
-        if not ok:
-            raise fail(name, problem)
-
-    need(c.algorithm in ALGORITHMS, "algorithm", f"{c.algorithm!r} is not one of {ALGORITHMS}")
-    need(_is_int(c.timesteps) and c.timesteps > 0, "timesteps", f"{c.timesteps!r} must be > 0")
-    need(_is_int(c.seed) and c.seed >= 0, "seed", f"{c.seed!r} must be an integer >= 0")
-    need(all(_is_int(n) and n > 0 for n in c.net_arch), "net_arch", "layer sizes must be > 0")
-    for algo, hp in c.hyperparameters.items():
-        need(algo in ALGORITHMS, f"hyperparameters.{algo}", f"not one of {ALGORITHMS}")
-        need(isinstance(hp, Mapping), f"hyperparameters.{algo}", "must be a mapping")
-    for name in ("checkpoint_freq", "checkpoints_kept"):
-        need(_is_int(getattr(c, name)) and getattr(c, name) > 0, name, "must be an integer > 0")
-    e = c.env
-    need(_is_int(e.window) and 2 <= e.window <= 250, "env.window", f"{e.window!r} not in 2..250")
-    need(e.action in ACTIONS, "env.action", f"{e.action!r} is not one of {ACTIONS}")
-    need(isinstance(e.allow_short, bool), "env.allow_short", "must be true or false")
-    need(e.reward in REWARDS, "env.reward", f"{e.reward!r} is not one of {REWARDS}")
-    need(_is_num(e.risk_penalty) and e.risk_penalty >= 0, "env.risk_penalty", "must be >= 0")
-    need(_is_num(e.reward_scale) and e.reward_scale > 0, "env.reward_scale", "must be > 0")
-    need(e.episode_length is None or (_is_int(e.episode_length) and e.episode_length >= 2),
-         "env.episode_length", f"{e.episode_length!r} must be null or an integer >= 2")
-    need(e.max_drawdown_stop is None or (_is_num(e.max_drawdown_stop)
-                                         and 0 < e.max_drawdown_stop <= 1),
-         "env.max_drawdown_stop", f"{e.max_drawdown_stop!r} must be null or in (0, 1]")
-    need(not (c.algorithm == "DQN" and e.action == "box"), "env.action",
-         "DQN needs discrete actions (set env.action: discrete or choose PPO/A2C)")
-    s = c.splits
-    if s.train_end is None and s.validation_end is None:
-        ok = _is_num(s.train) and _is_num(s.validation) and s.train > 0 and s.validation > 0
-        need(ok and s.train + s.validation < 1, "splits",
-             f"train ({s.train!r}) and validation ({s.validation!r}) must be > 0 and sum to < 1")
-    else:
-        need(isinstance(s.train_end, dt.date) and isinstance(s.validation_end, dt.date),
-             "splits", "give both train_end and validation_end as dates (YYYY-MM-DD)")
-        need(s.train_end < s.validation_end, "splits.validation_end",
-             f"{s.validation_end} must be after train_end {s.train_end}")
-    es = c.early_stopping
-    need(_is_int(es.eval_freq) and es.eval_freq > 0, "early_stopping.eval_freq", "must be > 0")
-    need(_is_int(es.patience) and es.patience > 0, "early_stopping.patience", "must be > 0")
-    need(_is_num(es.min_delta) and es.min_delta >= 0, "early_stopping.min_delta", "must be >= 0")
-    need(es.metric in SCORES, "early_stopping.metric", f"{es.metric!r} is not one of {SCORES}")
-    g = c.guardrails
-    need(_is_int(g.max_timesteps) and g.max_timesteps > 0, "guardrails.max_timesteps",
-         "must be an integer > 0")
-    need(_is_num(g.wall_clock_seconds) and g.wall_clock_seconds > 0,
-         "guardrails.wall_clock_seconds", "must be > 0")
-    need(_is_int(g.torch_threads) and g.torch_threads > 0, "guardrails.torch_threads",
-         "must be an integer > 0")
-    need(_is_num(g.memory_mb) and g.memory_mb > 0, "guardrails.memory_mb", "must be > 0")
-    need(_is_int(g.memory_check_every) and g.memory_check_every > 0,
-         "guardrails.memory_check_every", "must be an integer > 0")
-    need(isinstance(g.deterministic_torch, bool), "guardrails.deterministic_torch",
-         "must be true or false")
-    v = c.evaluation
-    need(_is_num(v.max_drawdown_limit) and 0 < v.max_drawdown_limit <= 1,
-         "evaluation.max_drawdown_limit", "must be in (0, 1] (0.25 = a 25 % drawdown)")
-    need(_is_int(v.episodes) and v.episodes > 0, "evaluation.episodes", "must be > 0")
-    need(_is_int(v.episode_length) and v.episode_length >= 2, "evaluation.episode_length",
-         "must be an integer >= 2")
-    need(isinstance(v.baseline_grid, Mapping) and bool(v.baseline_grid),
-         "evaluation.baseline_grid", "must map parameter names to lists of values")
+def _describe(error: Mapping[str, Any]) -> str:
+    """``field: problem`` for the first pydantic error (a rule, an unknown key, a type)."""
+    loc = [str(p) for p in error["loc"] if not str(p).startswith("function-")]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, _Rule):
+        name = ".".join([*loc, cause.field] if cause.field else loc)
+        return f"{name}: {cause.problem}"
+    name = ".".join(loc)
+    if error["type"] == "extra_forbidden":
+        if len(loc) == 1:
+            valid = sorted(set(RLConfig.model_fields) - {"source"})
+            return f"{name}: unknown key(s); valid: {', '.join(valid)}"
+        section = RLConfig.model_fields[loc[0]].annotation
+        fields = sorted(getattr(section, "model_fields", {}))
+        return f"{name}: unknown field; valid: {', '.join(fields)}"
+    if isinstance(cause, ValueError):
+        return f"{name}: {cause}"
+    if error["type"] in ("model_type", "dict_type", "model_attributes_type"):
+        return f"{name}: must be a mapping"
+    return f"{name}: {error['msg']} (got {error.get('input')!r})"

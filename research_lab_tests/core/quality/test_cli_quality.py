@@ -39,6 +39,20 @@ def test_open_check_fails_until_acknowledged(lab, capsys):
     assert main(["quality", "open", "ACME", "--check"]) == 0
 
 
+def test_report_prints_the_kpis(lab, capsys):
+    assert main(["quality", "report", "--markdown", str(lab / "r.md")]) == 0
+    out = capsys.readouterr().out
+    assert "5 scored partitions, 1 open critical" in out
+    assert "2 batches" in out and "false-positive rate n/a" in out
+    assert main(["quality", "ack", "ACME", "2019-06-14", "--verdict", "false_positive",
+                 "--reason", "checked", "--author", "ana"]) == 0
+    capsys.readouterr()
+    assert main(["quality", "report"]) == 0
+    out = capsys.readouterr().out
+    assert "0 open critical" in out and "false-positive rate 100.0%" in out
+    assert (lab / "r.md").read_text().startswith("**KPIs**: ")
+
+
 def test_ack_errors_exit_2_and_write_nothing(lab, capsys):
     assert main(["quality", "ack", "ACME", "2019-07-01", "--verdict", "confirmed",
                  "--reason", "x"]) == 2

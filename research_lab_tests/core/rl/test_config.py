@@ -47,6 +47,12 @@ def test_overrides_merge_sections_and_the_environment_variable_picks_the_file(tm
         ({"splits": {"train_end": "soon", "validation_end": "2022-01-01"}},
          "splits.train_end: 'soon' is not a date"),
         ({"learning_rate": 0.1}, "learning_rate: unknown key"),
+        ({"seed": True}, "seed: Input should be a valid integer"),
+        ({"env": {"risk_penalty": "x"}}, "env.risk_penalty: 'x' must be a finite number"),
+        ({"env": 5}, "env: must be a mapping"),
+        ({"guardrails": {"deterministic_torch": "yes"}},
+         "guardrails.deterministic_torch: Input should be a valid boolean"),
+        ({"hyperparameters": {"SAC": {}}}, "hyperparameters.SAC: not one of"),
     ],
 )
 def test_bad_values_name_the_field(overrides, message):
@@ -57,3 +63,13 @@ def test_bad_values_name_the_field(overrides, message):
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(RLConfigError, match="does not exist"):
         load_rl_config(tmp_path / "nope.yaml")
+
+
+def test_the_broker_is_the_labs_and_not_a_key_of_the_file(tmp_path):
+    from research_lab.core.backtest.costs import load_broker
+
+    assert load_rl_config(DEFAULT_PATH).broker == load_broker().to_dict()
+    path = tmp_path / "rl.yaml"
+    path.write_text("broker: {commission: 0.01}\n")
+    with pytest.raises(RLConfigError, match=r"broker: not a key of this file.*research_lab.yaml"):
+        load_rl_config(path)

@@ -10,7 +10,7 @@ from research_lab.defs.marketdata.backfill import add_symbols
 from research_lab.defs.marketdata.requests import RANGE_END_TAG, RANGE_START_TAG
 from research_lab.defs.partitions import market_key, market_partitions
 from research_lab.defs.quality.assets import anomaly_report, anomaly_scores
-from research_lab.defs.quality.gate import quality_gate
+from research_lab.defs.failures import use_case_failure
 from research_lab.defs.quality.resources import AlertWebhookResource
 from research_lab.defs.resources import StoreResource, default_resources
 
@@ -31,8 +31,13 @@ def acme(store):
 
 @dg.asset(partitions_def=market_partitions, deps=[anomaly_scores])
 def study(context: dg.AssetExecutionContext, store: StoreResource) -> None:
-    """A stand-in for a downstream study of one symbol."""
-    quality_gate(store.open(), context.partition_key.keys_by_dimension["symbol"])
+    """A stand-in for a downstream study of one symbol: the use cases' gate, as assets map it."""
+    from research_lab.core.usecases.history import require_quality
+
+    try:
+        require_quality(store.open(), context.partition_key.keys_by_dimension["symbol"])
+    except ValueError as exc:
+        raise use_case_failure(exc) from None
 
 
 def _resources():
@@ -101,10 +106,22 @@ def test_the_report_shows_counts_open_criticals_and_a_plot(lab_env, instance, ac
     result = dg.materialize([anomaly_report], instance=instance, resources=_resources())
     md = result.asset_materializations_for_node("anomaly_report")[0].metadata
     assert md["partitions"].value == 20 and md["open_criticals"].value == 1
-    assert md["false_positive_rate"].value == "no overrides yet"
+    assert md["false_positive_rate"].value.startswith("n/a")
+    assert md["median_hours_to_acknowledge"].value.startswith("n/a")
+    # the fixture wrote two ingest batches: the history, then the 100x print of BAD alone
+    assert md["ingest_batches"].value == 2
     assert Path(md["plot"].value).read_bytes()[:4] == b"\x89PNG"
     assert Path(md["plot"].value).is_relative_to(tmp_path)
     assert "| ACME | 2019-06-14 | unit error" in md["report"].value
+    assert md["report"].value.startswith("**KPIs**: ")
+
+    from research_lab.core.quality.gate import acknowledge
+
+    acknowledge(acme, "ACME", BAD, verdict="false_positive", reason="checked", author="ana")
+    again = dg.materialize([anomaly_report], instance=instance, resources=_resources())
+    md = again.asset_materializations_for_node("anomaly_report")[0].metadata
+    assert md["false_positive_rate"].value == 1.0 and md["open_criticals"].value == 0
+    assert 0.0 <= md["median_hours_to_acknowledge"].value < 1.0  # acknowledged just now
 
 
 def test_definitions_hold_the_quality_domain():

@@ -37,6 +37,11 @@ def tiny_yaml(tmp_path):
 
 def test_policy_and_evaluation_materialize(lab_env, instance, filled_store, tiny_yaml, tmp_path):
     instance.add_dynamic_partitions("symbol", ["ACME"])
+    # an optimization study of sma_cross on ACME: its best parameters are the baseline
+    study = tmp_path / "studies" / "sma_cross.ACME" / "report.json"
+    study.parent.mkdir(parents=True)
+    study.write_text(json.dumps({"study_name": "sma_cross.ACME", "strategy": "sma_cross",
+                                 "symbol": "ACME", "best_params": {"fast": 7, "slow": 40}}))
     result = dg.materialize(
         [rl_policy, rl_evaluation],
         instance=instance,
@@ -44,8 +49,7 @@ def test_policy_and_evaluation_materialize(lab_env, instance, filled_store, tiny
         resources={**default_resources(), "tracking": TrackingResource(background=False)},
         run_config=dg.RunConfig({
             "rl_policy": RLPolicyConfig(config_path=tiny_yaml, seed=3),
-            "rl_evaluation": RLEvaluationConfig(best_strategy="sma_cross",
-                                                best_params={"fast": "10", "slow": "50"}),
+            "rl_evaluation": RLEvaluationConfig(),
         }),
     )
     assert result.success
@@ -64,7 +68,13 @@ def test_policy_and_evaluation_materialize(lab_env, instance, filled_store, tiny
     assert isinstance(ev_md["drawdown_compliant"].value, bool)
     assert ev_md["sharpe_delta_vs_buy_and_hold"].value == pytest.approx(
         ev_md["sharpe"].value - ev_md["sharpe_buy_and_hold"].value)
-    assert ev_md["best_strategy"].value.startswith("sma_cross(fast=10, slow=50)")
+    assert ev_md["best_strategy"].value.startswith("sma_cross(fast=7, slow=40)")
+    assert ev_md["baseline_source"].value == f"study sma_cross.ACME ({study})"
+    assert ev_md["sharpe_delta_vs_best_strategy"].value == pytest.approx(
+        ev_md["sharpe"].value - ev_md["sharpe_best_strategy"].value)
+    kpis = ev_md["kpis"].value
+    assert f"{ev_md['sharpe_delta_vs_buy_and_hold'].value:+.3f} |" in kpis
+    assert "sma_cross {'fast': 7, 'slow': 40} (study sma_cross.ACME" in kpis
     doc = json.loads(Path(ev_md["path"].value).read_text())
     assert doc["symbol"] == "ACME" and doc["splits"]["test_end"] == "2024-12-31"
 
@@ -79,6 +89,10 @@ def test_policy_and_evaluation_materialize(lab_env, instance, filled_store, tiny
     assert "policy" in {a.path for a in client.list_artifacts(train_run.info.run_id)}
     eval_run = client.get_run(ev_md["mlflow_run_id"].value)
     assert eval_run.data.metrics["sharpe_ratio"] == pytest.approx(ev_md["sharpe"].value)
+    assert eval_run.data.metrics["sharpe_delta_vs_best_strategy"] == pytest.approx(
+        ev_md["sharpe_delta_vs_best_strategy"].value)
+    assert eval_run.data.params["baseline.fast"] == "7"
+    assert eval_run.data.tags["rl.baseline_source"].startswith("study sma_cross.ACME")
 
 
 def test_evaluation_without_a_policy_fails_clearly(lab_env, instance):
