@@ -78,8 +78,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = load_rl_config(args.config, algorithm=args.algorithm, timesteps=args.timesteps,
                             seed=args.seed, guardrails=guard)
     folder = _folder(symbol, args.out)
-    print(f"rl train: {config.algorithm} on {symbol}, {config.timesteps} steps, "
-          f"seed {config.seed} -> {folder}")
     bars_shown: list = []  # the progress bar, created at the first step (after set-up)
 
     def progress(done: int, total: int) -> None:
@@ -98,9 +96,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             for bar in bars_shown:
                 bar.close()
     out, s = run.result, run.result.splits
-    print(f"{out.algorithm} {symbol}: {out.timesteps} steps on {run.bars} bars in "
-          f"{out.training_seconds:.1f} s, stopped: {out.stop_reason} ({out.stop_detail}); best "
-          f"validation {out.validation_metric} {out.validation_score:.3f} at step {out.best_step}")
+    print(f"{out.algorithm} {symbol}: {out.timesteps} steps (seed {config.seed}) on "
+          f"{run.bars} bars in {out.training_seconds:.1f} s, stopped: {out.stop_reason} "
+          f"({out.stop_detail}); best validation {out.validation_metric} "
+          f"{out.validation_score:.3f} at step {out.best_step}")
     print(f"train {s.train[0]}..{s.train[1]}, validation {s.validation[0]}..{s.validation[1]}, "
           f"test {s.test[0]}..{s.test[1]}")
     print(f"policy: {out.policy_path}")

@@ -14,8 +14,9 @@ Quick start::
 by date into training, validation and test periods that never overlap.
 
 How the pieces fit
-    * :mod:`.config` reads ``config/rl.yaml``: algorithm and hyperparameters, environment,
-      broker, splits, early stopping, checkpoints, guardrails, evaluation limits.
+    * :mod:`.config` reads ``config/rl.yaml`` (typed pydantic models): algorithm and
+      hyperparameters, environment, splits, early stopping, checkpoints, guardrails,
+      evaluation limits; the broker is the lab's one broker (``config/research_lab.yaml``).
     * :mod:`.features` computes the market part of the observation from past bars only.
     * :mod:`.env` is the gymnasium :class:`~.env.TradingEnv`. Its fills and costs are the
       backtest engine's own compiled broker loop, so an action sequence gives the equity

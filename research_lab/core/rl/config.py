@@ -1,4 +1,4 @@
-"""The RL configuration: ``config/rl.yaml`` as typed, frozen pydantic models, checked field by field.
+"""The RL configuration: ``config/rl.yaml`` as typed, frozen pydantic models, field by field.
 
 One file holds every choice a training run makes, so that a run is reproducible from it (and
 the seed): the algorithm and its hyperparameters, the environment, the date splits, early

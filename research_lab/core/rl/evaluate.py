@@ -12,9 +12,11 @@ Three contenders, each run through the same engine, broker and costs on the same
 
 * the **policy** (:func:`.playback.playback`);
 * **buy-and-hold**: long from the first test session's close (filled at the next open);
-* the **best strategy**: ``best_strategy=(name, params)`` when given (e.g. an optimization
-  study's best parameters); otherwise the best Sharpe of ``evaluation.baseline_grid`` for
-  ``evaluation.baseline_strategy`` on the *training* period (a fast sweep). Its signal is
+* the **best strategy**: ``best_strategy=(name, params)`` when given (the use case
+  :func:`research_lab.core.usecases.evaluate_policy` always gives one: the newest optimization
+  study's best parameters for the symbol, else the strategy's defaults); otherwise the best
+  Sharpe of ``evaluation.baseline_grid`` for ``evaluation.baseline_strategy`` on the
+  *training* period (a fast sweep). Its signal is
   computed on the history up to the test end (indicators are causal) and held as target
   positions, so it enters its current position at the start of the test like the others.
 

@@ -93,7 +93,7 @@ def test_reward_is_the_change_in_equity_net_of_costs(bars):
 
 
 def test_an_action_fills_at_the_next_open(bars):
-    env = TradingEnv(bars.iloc[:120], broker={"sizing": "fixed", "stake": 1.0})
+    env = TradingEnv(bars.iloc[:120], broker={"sizing": "fixed", "stake": 1.0, "commission": 0.0})
     env.reset()
     t = env.first
     env.step(1)  # decided at the close of bar t, filled at the open of t + 1
