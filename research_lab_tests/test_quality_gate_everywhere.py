@@ -31,7 +31,7 @@ def flagged_home(tmp_path, monkeypatch):
     monkeypatch.setenv("RESEARCH_LAB_HOME", str(home))
     monkeypatch.setenv("RESEARCH_LAB_STORE_URL", url)
     monkeypatch.setenv("RESEARCH_LAB_SOURCE", "synthetic")
-    monkeypatch.setenv("RESEARCH_LAB_UNIVERSE", "ACME,^GSPC,^VIX")
+    monkeypatch.setenv("RESEARCH_LAB_UNIVERSE", "ACME,GLOBEX,^GSPC,^VIX")
     monkeypatch.delenv("RESEARCH_LAB_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
     bars = SyntheticSource(symbols=["ACME"]).fetch("ACME", date(2023, 1, 3), date(2023, 3, 31))
@@ -70,6 +70,9 @@ def test_cli_commands_refuse_a_symbol_with_an_open_critical(flagged_home, tmp_pa
     line = _refused(["backtest", "--strategy", "sma_cross", "--symbols", "ACME", "--json",
                      "out.json", "--out", "runs", "--mlflow"], capsys, root)
     assert line.startswith("research-lab backtest: error: ")
+    # a clean symbol first, the flagged one second: still nothing written for the clean one
+    _refused(["backtest", "--strategy", "sma_cross", "--symbols", "GLOBEX", "ACME", "--start",
+              "2023-01-03", "--end", "2023-03-31", "--out", "runs"], capsys, root)
     _refused(["rl", "train", "ACME", "--out", "policy", "--no-progress"], capsys, root)
     fake = tmp_path / "p" / "policy.zip"  # never read: the gate refuses first
     fake.parent.mkdir()

@@ -33,24 +33,30 @@ def _engine(engine: str):
     raise ParameterError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
 
 
+def _broker(settings: Mapping[str, Any]) -> BrokerConfig:
+    """A :class:`BrokerConfig` from keyword settings; an unknown one is named."""
+    valid = [f.name for f in dataclasses.fields(BrokerConfig)]
+    unknown = sorted(set(settings) - set(valid))
+    if unknown:
+        raise ParameterError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+    return BrokerConfig(**settings)
+
+
 def run_backtest(
     bars: pd.DataFrame | Prices,
     strategy: str,
     params: Mapping[str, Any] | None = None,
     *,
     engine: str = "fast",
-    cash: float = 10_000.0,
-    sizing: str = "fixed",
-    stake: float = 1.0,
-    percent: float = 95.0,
-    commission: float = 0.0,
-    mult: float = 1.0,
-    margin: float | None = None,
-    allow_short: bool = False,
+    **broker: Any,
 ) -> BacktestResult:
     """Backtest ``strategy`` with ``params`` (defaults from ``config/strategies.yaml``) on
     one symbol's ``bars``; market orders fill at the next bar's open.
 
+    ``broker``: :class:`~.costs.BrokerConfig` fields (``cash``, ``sizing``, ``stake``,
+    ``percent``, ``commission``, ``mult``, ``margin``, ``allow_short``); unset ones keep
+    :class:`~.costs.BrokerConfig`'s defaults, the lab's one broker (the use cases pass
+    :func:`~.costs.load_broker`'s, which also reads ``config/research_lab.yaml``).
     ``sizing="fixed"`` trades ``stake`` units; ``sizing="percent"`` trades
     ``floor(value * percent / 100 / price)`` units (``/ margin`` when futures-like).
     ``commission`` is a fraction of traded value, or money per contract when ``margin`` is
@@ -58,10 +64,7 @@ def run_backtest(
     raises :class:`~.params.ParameterError` (a ``ValueError``) naming it.
     """
     run = _engine(engine)
-    broker = BrokerConfig(
-        cash=cash, sizing=sizing, stake=stake, percent=percent, commission=commission,
-        mult=mult, margin=margin, allow_short=allow_short,
-    )
+    broker = _broker(broker)
     resolved, rule = strategy_rule(strategy, params)
     return run(prices_from_bars(bars), strategy, resolved, rule, broker)
 
@@ -89,11 +92,7 @@ def sweep(
     if param_grid is None:
         param_grid = {p.name: p.values() for p in space.params}
     combos = space.grid(param_grid, constraints=constraints)
-    valid = [f.name for f in dataclasses.fields(BrokerConfig)]
-    unknown = sorted(set(broker) - set(valid))
-    if unknown:
-        raise ParameterError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
-    config = BrokerConfig(**broker)
+    config = _broker(broker)
     prices = prices_from_bars(bars)
     if not combos:
         return pd.DataFrame(columns=[*space.names, *SWEEP_COLUMNS])
@@ -134,13 +133,9 @@ def run_signal(
     (its ``strategy`` and ``params``); ``broker`` takes :func:`run_backtest`'s keyword
     settings (``cash``, ``sizing``, ``commission``, ...).
     """
-    valid = [f.name for f in dataclasses.fields(BrokerConfig)]
-    unknown = sorted(set(broker) - set(valid))
-    if unknown:
-        raise ParameterError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+    config = _broker(broker)
     if engine not in ENGINES:
         raise ParameterError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
-    config = BrokerConfig(**broker)
     prices = prices_from_bars(bars)
     values = _signal_values(signal, prices)
     runner = _signal_fast if engine == "fast" else _signal_backtrader

@@ -18,7 +18,7 @@ How the pieces fit
 
 =============== ==============================================================================
 space           search spaces in YAML/JSON: int / float / log / categorical, step, constraints
-config          ``config/optimize.yaml`` (sampler, pruner, folds, broker, storage, market hours)
+config          ``config/optimize.yaml`` (sampler, pruner, folds, storage, market hours) + the lab's broker
 sampler         TPE (10 start-up trials, multivariate, constant liar with > 1 worker, seeded)
                 and the MedianPruner
 objective       the metric(s) and direction(s); :class:`Evaluator`, the ~1 ms hot path

@@ -27,6 +27,10 @@ BROKERS = {
 }
 BROKER_DATASET = {"percent_commission_short": "NVDA", "futures": "SYN", "all_in": "ORCL"}
 
+# backtrader's own default broker (1 unit per entry, no commission): what its published
+# numbers and its classic strategies use; the lab's broker (BrokerConfig()) differs
+BACKTRADER_DEFAULTS = {"sizing": "fixed", "stake": 1.0, "commission": 0.0}
+
 
 def _both(bars, strategy, params=None, **broker):
     fast = run_backtest(bars, strategy, params, engine="fast", **broker)
@@ -88,7 +92,7 @@ SELLEXEC = ["3763.95", "3811.85", "3822.35", "3822.57", "3829.82", "3598.58", "3
 )
 def test_close_sma_cross_reproduces_backtraders_published_numbers(dataset, engine, broker, value, cash):
     result = run_backtest(dataset("IDX2006"), "close_sma_cross", {"period": 15}, engine=engine,
-                          **broker)
+                          **{**BACKTRADER_DEFAULTS, **broker})
     assert f"{result.final_value:.2f}" == value
     assert f"{result.final_cash:.2f}" == cash
     orders = result.orders
@@ -124,7 +128,7 @@ def test_crossovers_match_backtraders_classic_strategy(dataset, name, strategy, 
 
     bars = dataset(name)
     native = run_native_cross(bars, NATIVE[strategy](bt, params))
-    fast = run_backtest(bars, strategy, params)
+    fast = run_backtest(bars, strategy, params, **BACKTRADER_DEFAULTS)
     assert len(native["fills"]) >= 4
     o = fast.orders
     signed = o["size"].where(o["side"] == "buy", -o["size"])
