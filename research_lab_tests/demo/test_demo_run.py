@@ -24,7 +24,9 @@ def demo_home(tmp_path_factory):
     (base / "dagster_home").mkdir()
     shutil.copy(ROOT / "dagster.yaml", base / "dagster_home" / "dagster.yaml")
     # small on purpose: 2 stocks + 2 indices, ~8 months, 2 strategies, 4 trials, 600 steps
-    argv = [sys.executable, "-m", "research_lab.cli", "demo", "run", "--years", "0.7",
+    # `research-lab demo run ...` (the console script's entry point, with this interpreter)
+    argv = [sys.executable, "-c", "import sys; from research_lab.cli import main; "
+            "sys.exit(main())", "demo", "run", "--years", "0.7",
             "--symbols", "ACME", "--strategies", "sma_cross", "macd", "--trials", "4",
             "--timesteps", "600"]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1800)
