@@ -59,9 +59,9 @@ def test_every_asset_key_has_a_materialization_with_metadata(demo_home):
             assert event is not None, f"{key.to_user_string()} was never materialized"
             metadata = event.asset_materialization.metadata
             assert len(metadata) >= 3, f"{key.to_user_string()}: metadata {sorted(metadata)}"
-        states = {s.instigator_name: s.status for s in instance.all_instigator_state()}
-    assert states.get("nightly_ingest_schedule") == dg.InstigatorStatus.RUNNING
-    assert states.get("market_data_sensor") == dg.InstigatorStatus.RUNNING
+        states = {s.instigator_name: s.status.value for s in instance.all_instigator_state()}
+    assert states.get("nightly_ingest_schedule") == "RUNNING"
+    assert states.get("market_data_sensor") == "RUNNING"
 
 
 @pytest.mark.slow
