@@ -4,7 +4,8 @@
   folder is absent, fails under ``CI=true``).
 - ``pg_url``: a fresh, empty PostgreSQL database on the server at ``RESEARCH_LAB_TEST_PG_URL``
   (default ``postgresql://postgres@127.0.0.1:5432/postgres``), dropped afterwards. Skips where
-  no server answers, fails under ``CI=true``.
+  no server answers, fails under ``CI=true``. A test that gets a PostgreSQL database without
+  the ``postgres`` marker fails (``_require_postgres_marker``).
 - ``store_url``: parametrized over both store backends (embedded SQLite and PostgreSQL), so a
   test that takes it runs once per backend.
 """
@@ -39,9 +40,26 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+# the test being set up or run: a PostgreSQL database is only made for a test marked `postgres`
+_CURRENT: list = [None]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _CURRENT[0] = item
+
+
+def _require_postgres_marker() -> None:
+    item = _CURRENT[0]
+    if item is not None and item.get_closest_marker("postgres") is None:
+        pytest.fail(f"{item.nodeid} uses PostgreSQL but is not marked @pytest.mark.postgres",
+                    pytrace=False)
+
+
 def _pg_admin():
     import psycopg2
 
+    _require_postgres_marker()
     try:
         conn = psycopg2.connect(PG_ADMIN_URL, connect_timeout=3)
     except Exception as exc:  # noqa: BLE001 - any failure means no server to test against
@@ -77,7 +95,7 @@ def pg_url():
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_url(request, tmp_path):
     """Each store test runs against the embedded backend and against real PostgreSQL."""
     if request.param == "sqlite":

@@ -57,7 +57,7 @@ class _noop:
 def test_bad_config_value_exits_2(cli_env, monkeypatch, capsys):
     monkeypatch.setenv("RESEARCH_LAB_SOURCE", "bloomberg")
     assert main(["demo", "ingest", "--years", "1"]) == 2
-    assert "source.kind 'bloomberg' is not one of synthetic, csv, yfinance" in capsys.readouterr().err
+    assert "RESEARCH_LAB_SOURCE='bloomberg' is not one of synthetic, csv, yfinance" in capsys.readouterr().err
 
 
 def test_ingest_then_show(cli_env, capsys):

@@ -47,13 +47,16 @@ def _add_mlflow(p) -> None:
 
 def mlflow_spec(args):
     """The :class:`ServerSpec` for the parsed arguments (defaults resolved from settings)."""
+    from research_lab.core.environment import read_environment
     from research_lab.core.settings import load_settings
     from research_lab.core.tracking.server import ServerSpec
 
     home = load_settings().home / "mlflow"
-    backend = (args.backend or os.environ.get("RESEARCH_LAB_MLFLOW_BACKEND_URI")
+    variables = read_environment()
+    backend = (args.backend or variables.mlflow_backend_uri
                or f"sqlite:///{home / 'mlflow.db'}")
-    artifacts = (args.artifacts or os.environ.get("RESEARCH_LAB_MLFLOW_ARTIFACTS")
+    artifacts = (args.artifacts or (str(variables.mlflow_artifacts)
+                                    if variables.mlflow_artifacts else None)
                  or str(home / "artifacts"))
     if not backend.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg2://")):
         raise ValueError(f"--backend must be sqlite:///path or postgresql://..., got "
@@ -132,9 +135,10 @@ def cmd_up(args) -> int:
     from pathlib import Path
 
     from research_lab.cli.stack_up import DEFAULT_PG_URL, PgServer, StackConfig, run_stack
+    from research_lab.core.environment import read_environment
     from research_lab.core.settings import load_settings
 
-    pg = PgServer.from_url(args.pg_url or os.environ.get("RESEARCH_LAB_PG_URL") or DEFAULT_PG_URL)
+    pg = PgServer.from_url(args.pg_url or read_environment().pg_url or DEFAULT_PG_URL)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"stack: warning: binding {args.host}: the services have no authentication",
               file=sys.stderr)
@@ -147,7 +151,7 @@ def cmd_up(args) -> int:
         code_port=args.code_port,
         mlflow_port=args.mlflow_port,
         mlflow=not args.no_mlflow,
-        store_url=os.environ.get("RESEARCH_LAB_STORE_URL") or None,
+        store_url=read_environment().store_url,
     )
     return run_stack(cfg, ready_timeout=args.ready_timeout)
 

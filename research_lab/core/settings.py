@@ -3,57 +3,87 @@
 Nothing here runs at import time: call :func:`load_settings` when a value is needed (a resource's
 setup, a CLI command), so that tests and processes can change the environment freely.
 
-Environment variables (each overrides the file):
+One validation path: the file is parsed into :class:`SettingsFile` (pydantic, unknown keys
+refused), the environment is read and validated by :mod:`research_lab.core.environment` (the
+list of every ``RESEARCH_LAB_*`` variable), and the merged values are validated once more as
+:class:`LabSettings`. Every error is one :class:`SettingsError` line naming the file and the
+field (``config/research_lab.yaml: quality.stale_run: ...``) or the variable
+(``RESEARCH_LAB_SEED='x': ...``).
 
-=========================== ======================================================
-RESEARCH_LAB_CONFIG         path of the YAML file (default: ``config/research_lab.yaml``
-                            of the source tree, or none)
-RESEARCH_LAB_HOME           folder for embedded stores (default ``~/.research_lab``)
-RESEARCH_LAB_STORE_URL      market-data store URL (default ``sqlite:///$HOME/market.db``)
-RESEARCH_LAB_SOURCE         ``synthetic`` | ``csv`` | ``yfinance``
-RESEARCH_LAB_SEED           synthetic source seed
-RESEARCH_LAB_CSV_DIR        landing folder of the csv source
-RESEARCH_LAB_UNIVERSE       comma-separated symbols
-=========================== ======================================================
+Environment variables read here (each overrides the file): ``RESEARCH_LAB_CONFIG`` (the file),
+``RESEARCH_LAB_HOME``, ``RESEARCH_LAB_STORE_URL``, ``RESEARCH_LAB_SOURCE``,
+``RESEARCH_LAB_SEED``, ``RESEARCH_LAB_CSV_DIR``, ``RESEARCH_LAB_UNIVERSE``.
 """
 
 from __future__ import annotations
 
-import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Optional
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from research_lab.core.environment import SettingsError, read_environment
 from research_lab.core.yamlfile import read_mapping
 
 SOURCE_KINDS = ("synthetic", "csv", "yfinance")
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "research_lab.yaml"
 
+__all__ = ["DEFAULT_CONFIG", "LabSettings", "SOURCE_KINDS", "SettingsError", "SettingsFile",
+           "load_settings", "mask_url"]
 
-class SettingsError(ValueError):
-    """A bad configuration value; the message names the file (or variable) and the field."""
+def _symbols(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        if not all(isinstance(s, str) and s.strip() for s in value):
+            raise ValueError("must be a list of symbols")
+        return tuple(s.strip().upper() for s in value)
+    return value
 
 
-@dataclass(frozen=True)
-class LabSettings:
-    source_kind: str = "synthetic"
-    seed: int = 42
-    csv_dir: str | None = None
-    universe: tuple[str, ...] = ("ACME", "GLOBEX", "INITECH", "UMBRELLA", "WAYNE", "^GSPC", "^VIX")
+class LabSettings(BaseModel):
+    """The resolved settings (file + environment), validated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    source_kind: Literal["synthetic", "csv", "yfinance"] = "synthetic"
+    seed: int = Field(default=42, ge=0, strict=True)
+    csv_dir: Optional[str] = None
+    universe: tuple[str, ...] = Field(
+        default=("ACME", "GLOBEX", "INITECH", "UMBRELLA", "WAYNE", "^GSPC", "^VIX"), min_length=1)
     calendar: str = "XNYS"
-    history_years: int = 2
-    gap_lookback_sessions: int = 260
-    store_url: str | None = None
-    max_abs_log_return: float = 0.25
+    history_years: int = Field(default=2, ge=0, strict=True)
+    gap_lookback_sessions: int = Field(default=260, ge=0, strict=True)
+    store_url: Optional[str] = None
+    max_abs_log_return: float = Field(default=0.25, gt=0)
     max_abs_log_return_by_symbol: tuple[tuple[str, float], ...] = (("^VIX", 0.7),)
-    stale_run: int = 5
-    home: Path = field(default_factory=lambda: Path.home() / ".research_lab")
-    config_path: Path | None = None
+    stale_run: int = Field(default=5, ge=2, strict=True)
+    home: Path = Field(default_factory=lambda: Path.home() / ".research_lab")
+    config_path: Optional[Path] = None
+
+    @field_validator("universe", mode="before")
+    @classmethod
+    def check_universe(cls, v):
+        return _symbols(v)
+
+    @field_validator("max_abs_log_return_by_symbol", mode="after")
+    @classmethod
+    def check_limits(cls, v):
+        for sym, limit in v:
+            if limit <= 0:
+                raise ValueError(f"[{sym}] must be a positive number, got {limit!r}")
+        return v
 
     @property
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite:///{self.home / 'market.db'}"
+
+    def replace(self, **changes: Any) -> LabSettings:
+        """A copy with ``changes``, validated like the original."""
+        try:
+            return LabSettings(**{**self.model_dump(), **changes})
+        except ValidationError as exc:
+            raise SettingsError(_message(exc, "settings", _SETTINGS_FIELDS)) from None
 
     def extreme_move_limit(self, symbol: str) -> float:
         """The |log return| above which a close-to-close move is flagged for ``symbol``."""
@@ -73,116 +103,118 @@ class LabSettings:
         return {"symbols": self.universe}
 
 
+# -- the YAML file ---------------------------------------------------------------------------
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceSection(_Section):
+    kind: Optional[Literal["synthetic", "csv", "yfinance"]] = None
+    seed: Optional[int] = Field(default=None, ge=0, strict=True)
+    csv_dir: Optional[str] = None
+
+
+class IngestSection(_Section):
+    history_years: Optional[int] = Field(default=None, ge=0, strict=True)
+    gap_lookback_sessions: Optional[int] = Field(default=None, ge=0, strict=True)
+
+
+class QualitySection(_Section):
+    max_abs_log_return: Optional[float] = Field(default=None, gt=0)
+    max_abs_log_return_by_symbol: Optional[dict[str, float]] = None
+    stale_run: Optional[int] = Field(default=None, ge=2, strict=True)
+
+
+class SettingsFile(_Section):
+    """``config/research_lab.yaml`` as written (every key optional; unknown keys refused)."""
+
+    source: Optional[SourceSection] = None
+    universe: Optional[tuple[str, ...]] = Field(default=None, min_length=1)
+    calendar: Optional[str] = None
+    ingest: Optional[IngestSection] = None
+    store_url: Optional[str] = None
+    quality: Optional[QualitySection] = None
+    # the lab's one broker: read and validated by research_lab.core.backtest.costs.load_broker
+    broker: Optional[dict[str, Any]] = None
+
+    @field_validator("universe", mode="before")
+    @classmethod
+    def check_universe(cls, v):
+        return _symbols(v)
+
+    def values(self) -> dict[str, Any]:
+        """The :class:`LabSettings` fields this file sets."""
+        src, ing, q = self.source or SourceSection(), self.ingest or IngestSection(), \
+            self.quality or QualitySection()
+        by_symbol = q.max_abs_log_return_by_symbol
+        out = {
+            "source_kind": src.kind, "seed": src.seed, "csv_dir": src.csv_dir or None,
+            "universe": self.universe, "calendar": self.calendar,
+            "history_years": ing.history_years,
+            "gap_lookback_sessions": ing.gap_lookback_sessions,
+            "store_url": self.store_url or None,
+            "max_abs_log_return": q.max_abs_log_return, "stale_run": q.stale_run,
+            "max_abs_log_return_by_symbol": None if by_symbol is None
+            else tuple((str(k).upper(), v) for k, v in by_symbol.items()),
+        }
+        return {k: v for k, v in out.items() if v is not None}
+
+
+# where each LabSettings field is written in the file (for messages)
+_SETTINGS_FIELDS = {
+    "source_kind": "source.kind", "seed": "source.seed", "csv_dir": "source.csv_dir",
+    "history_years": "ingest.history_years",
+    "gap_lookback_sessions": "ingest.gap_lookback_sessions",
+    "max_abs_log_return": "quality.max_abs_log_return", "stale_run": "quality.stale_run",
+    "max_abs_log_return_by_symbol": "quality.max_abs_log_return_by_symbol",
+}
+
+
+def _message(exc: ValidationError, where: str, names: Mapping[str, str] | None = None) -> str:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    if names and loc and loc[0] in names:
+        loc[0] = names[loc[0]]
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    shown = f", got {err['input']!r}" if err["type"] not in ("extra_forbidden", "missing") \
+        and not isinstance(err.get("input"), (dict, list)) else ""
+    return f"{where}: {'.'.join(loc) or 'file'}: {msg}{shown}"
+
+
 def mask_url(url: str) -> str:
     """``url`` with any password replaced by ``***`` (for logs and messages)."""
-    import re
-
     return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", url)
 
 
-def _where(path: Path | None) -> str:
-    return str(path) if path else "settings"
-
-
-def _from_mapping(data: Mapping[str, Any], path: Path | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    # broker: read by research_lab.core.backtest.costs.load_broker (the lab's one broker)
-    known = {"source", "universe", "calendar", "ingest", "store_url", "quality", "broker"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise SettingsError(
-            f"{_where(path)}: unknown key(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
-        )
-    src = data.get("source") or {}
-    if not isinstance(src, Mapping):
-        raise SettingsError(f"{_where(path)}: 'source' must be a mapping")
-    if "kind" in src:
-        out["source_kind"] = src["kind"]
-    if "seed" in src:
-        out["seed"] = src["seed"]
-    if src.get("csv_dir"):
-        out["csv_dir"] = str(src["csv_dir"])
-    if "universe" in data:
-        uni = data["universe"]
-        if not isinstance(uni, list) or not all(isinstance(s, str) and s.strip() for s in uni):
-            raise SettingsError(f"{_where(path)}: 'universe' must be a list of symbols")
-        out["universe"] = tuple(s.strip().upper() for s in uni)
-    if "calendar" in data:
-        out["calendar"] = str(data["calendar"])
-    ingest = data.get("ingest") or {}
-    for key in ("history_years", "gap_lookback_sessions"):
-        if key in ingest:
-            out[key] = ingest[key]
-    if data.get("store_url"):
-        out["store_url"] = str(data["store_url"])
-    quality = data.get("quality") or {}
-    if "max_abs_log_return" in quality:
-        out["max_abs_log_return"] = quality["max_abs_log_return"]
-    if "stale_run" in quality:
-        out["stale_run"] = quality["stale_run"]
-    by_symbol = quality.get("max_abs_log_return_by_symbol") or {}
-    if not isinstance(by_symbol, Mapping):
-        raise SettingsError(f"{_where(path)}: quality.max_abs_log_return_by_symbol must map symbols to numbers")
-    if by_symbol:
-        out["max_abs_log_return_by_symbol"] = tuple((str(k).upper(), v) for k, v in by_symbol.items())
-    return out
-
-
-def _check(s: LabSettings, where: str) -> LabSettings:
-    if s.source_kind not in SOURCE_KINDS:
-        raise SettingsError(
-            f"{where}: source.kind {s.source_kind!r} is not one of {', '.join(SOURCE_KINDS)}"
-        )
-    for name in ("seed", "history_years", "gap_lookback_sessions"):
-        value = getattr(s, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise SettingsError(f"{where}: {name} must be a non-negative integer, got {value!r}")
-    limits = [("max_abs_log_return", s.max_abs_log_return)] + [
-        (f"max_abs_log_return_by_symbol[{k}]", v) for k, v in s.max_abs_log_return_by_symbol
-    ]
-    for name, value in limits:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise SettingsError(f"{where}: quality.{name} must be a positive number, got {value!r}")
-    if isinstance(s.stale_run, bool) or not isinstance(s.stale_run, int) or s.stale_run < 2:
-        raise SettingsError(f"{where}: quality.stale_run must be an integer >= 2, got {s.stale_run!r}")
-    if not s.universe:
-        raise SettingsError(f"{where}: universe is empty")
-    return s
+def _read_file(path: Path) -> dict[str, Any]:
+    data = read_mapping(path, error=SettingsError)
+    try:
+        return SettingsFile.model_validate(data).values()
+    except ValidationError as exc:
+        raise SettingsError(_message(exc, str(path))) from None
 
 
 def load_settings(
     path: str | Path | None = None, env: Mapping[str, str] | None = None
 ) -> LabSettings:
-    """Read the YAML file (if any) and overlay the environment."""
-    env = os.environ if env is None else env
-    cfg_path = Path(path) if path else Path(env["RESEARCH_LAB_CONFIG"]) if env.get(
-        "RESEARCH_LAB_CONFIG"
-    ) else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
-    values: dict[str, Any] = {}
-    if cfg_path is not None:
-        data = read_mapping(cfg_path, error=SettingsError)
-        values = _from_mapping(data, cfg_path)
-    settings = LabSettings(config_path=cfg_path, **values)
-
-    overrides: dict[str, Any] = {}
-    if env.get("RESEARCH_LAB_HOME"):
-        overrides["home"] = Path(env["RESEARCH_LAB_HOME"]).expanduser()
-    if env.get("RESEARCH_LAB_STORE_URL"):
-        overrides["store_url"] = env["RESEARCH_LAB_STORE_URL"]
-    if env.get("RESEARCH_LAB_SOURCE"):
-        overrides["source_kind"] = env["RESEARCH_LAB_SOURCE"]
-    if env.get("RESEARCH_LAB_CSV_DIR"):
-        overrides["csv_dir"] = env["RESEARCH_LAB_CSV_DIR"]
-    if env.get("RESEARCH_LAB_SEED"):
-        try:
-            overrides["seed"] = int(env["RESEARCH_LAB_SEED"])
-        except ValueError:
-            raise SettingsError(
-                f"RESEARCH_LAB_SEED must be an integer, got {env['RESEARCH_LAB_SEED']!r}"
-            ) from None
-    if env.get("RESEARCH_LAB_UNIVERSE"):
-        overrides["universe"] = tuple(
-            s.strip().upper() for s in env["RESEARCH_LAB_UNIVERSE"].split(",") if s.strip()
-        )
-    settings = replace(settings, **overrides)
-    return _check(settings, _where(cfg_path) + (" + environment" if overrides else ""))
+    """Read the YAML file (if any) and overlay the environment (validated: see the module)."""
+    environment = read_environment(env)  # every RESEARCH_LAB_* variable, or SettingsError
+    if path:
+        cfg_path: Path | None = Path(path)
+    elif environment.config is not None:
+        cfg_path = environment.config
+    else:
+        cfg_path = DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+    values = _read_file(cfg_path) if cfg_path is not None else {}
+    overrides = {k: v for k, v in {
+        "home": environment.home, "store_url": environment.store_url,
+        "source_kind": environment.source, "csv_dir": environment.csv_dir,
+        "seed": environment.seed, "universe": environment.universe,
+    }.items() if v is not None}
+    try:
+        return LabSettings(config_path=cfg_path, **{**values, **overrides})
+    except ValidationError as exc:
+        where = str(cfg_path) if cfg_path else "settings"
+        raise SettingsError(_message(exc, where, _SETTINGS_FIELDS)) from None

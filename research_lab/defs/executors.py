@@ -28,7 +28,6 @@ Wiring: ``dg.Definitions(executor=lab_executor)`` sets it for every job of the c
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 import dagster as dg
@@ -71,8 +70,9 @@ _CONFIG = {
 
 def resolve_kind(configured: str | None, env: Mapping[str, str] | None = None) -> str:
     """The executor a run uses: run config, else ``RESEARCH_LAB_EXECUTOR``, else multiprocess."""
-    env = os.environ if env is None else env
-    kind = configured or env.get(EXECUTOR_ENV) or "multiprocess"
+    from research_lab.core.environment import read_environment
+
+    kind = configured or read_environment(env).executor or "multiprocess"
     if kind not in KINDS:
         raise ValueError(f"{EXECUTOR_ENV}={kind!r} is not one of {', '.join(KINDS)}")
     return kind
@@ -82,15 +82,17 @@ def celery_urls(
     broker: str | None = None, backend: str | None = None, env: Mapping[str, str] | None = None
 ) -> tuple[str, str]:
     """(broker, backend) from the arguments, else the environment, else local RabbitMQ + rpc://."""
-    env = os.environ if env is None else env
-    broker = broker or env.get(BROKER_ENV) or DEFAULT_BROKER
+    from research_lab.core.environment import read_environment
+
+    environment = read_environment(env)  # a bad RESEARCH_LAB_CELERY_* value fails here
+    broker = broker or environment.celery_broker or DEFAULT_BROKER
     if not broker.startswith(("amqp://", "pyamqp://", "amqps://", "redis://", "rediss://")):
         raise ValueError(
             f"celery broker {broker!r} is neither an AMQP (RabbitMQ) nor a Redis URL "
             f"(set {BROKER_ENV})"
         )
     default_backend = broker if broker.startswith(("redis://", "rediss://")) else "rpc://"
-    return broker, backend or env.get(BACKEND_ENV) or default_backend
+    return broker, backend or environment.celery_backend or default_backend
 
 
 def celery_app_args(broker: str | None = None, backend: str | None = None) -> dict:

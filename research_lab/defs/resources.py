@@ -9,7 +9,6 @@ URL comes from ``RESEARCH_LAB_STORE_URL``, else the embedded SQLite file under
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Optional
 
 import dagster as dg
@@ -71,7 +70,7 @@ class SourceResource(dg.ConfigurableResource):
             }.items()
             if v is not None
         }
-        settings = replace(settings, **overrides)
+        settings = settings.replace(**overrides)
         options = settings.source_options()
         options["calendar"] = CalendarResource(name=settings.calendar).get()
         return make_source(settings.source_kind, **options)

@@ -74,6 +74,14 @@ DEFINITIONS: dict[str, str] = {
 NAMES: tuple[str, ...] = tuple(DEFINITIONS)
 
 
+def _calmar(qs, r, periods: int) -> float:
+    """quantstats' calmar, NaN where there is no drawdown (it divides by zero there)."""
+    try:
+        return qs.calmar(r, periods=periods)
+    except ZeroDivisionError:
+        return float("nan")
+
+
 def performance_metrics(
     returns: pd.Series, *, rf: float = 0.0, periods: int = 252
 ) -> dict[str, float]:
@@ -93,7 +101,7 @@ def performance_metrics(
             "sortino_ratio": qs.sortino(r, rf=rf, periods=periods),
             "smart_sharpe_ratio": qs.smart_sharpe(r, rf=rf, periods=periods),
             "smart_sortino_ratio": qs.smart_sortino(r, rf=rf, periods=periods),
-            "calmar_ratio": qs.calmar(r, periods=periods),
+            "calmar_ratio": _calmar(qs, r, periods),
             "omega_ratio": qs.omega(r, rf=rf, required_return=0.0, periods=periods),
             "probabilistic_sharpe_ratio": qs.probabilistic_sharpe_ratio(r, rf=rf, periods=periods),
             "best_day": qs.best(r),

@@ -21,25 +21,45 @@ the recent information.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-@dataclass(frozen=True)
-class SentinelConfig:
-    """Model settings of the sentinel (defaults are what the benchmarks and evaluation use)."""
 
-    scale_window: int = 63  # trailing sessions of the robust scales (return, range, volume)
-    min_scale_obs: int = 20  # fewer earlier sessions: no robust scale yet (no jump z, no features)
-    if_years: int = 3  # calendar years of trailing forests scoring a session
-    if_trees_per_year: int = 50  # trees fitted per calendar year
-    if_min_train: int = 100  # clean rows a year needs to get a forest
-    prophet_window: int = 504  # trailing sessions of each Prophet fit (~2 years)
-    prophet_min_train: int = 126  # fewer clean sessions: no Prophet evidence
+class SentinelConfig(BaseModel):
+    """Model settings of the sentinel (defaults are what the benchmarks and evaluation use).
+
+    Typed and validated like every configuration of the project (pydantic, frozen): a bad
+    value raises :class:`~research_lab.core.environment.SettingsError` naming the field."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # trailing sessions of the robust scales (return, range, volume)
+    scale_window: int = Field(default=63, ge=2, strict=True)
+    # fewer earlier sessions: no robust scale yet (no jump z, no features)
+    min_scale_obs: int = Field(default=20, ge=2, strict=True)
+    if_years: int = Field(default=3, ge=1, strict=True)  # calendar years of trailing forests
+    if_trees_per_year: int = Field(default=50, ge=1, strict=True)  # trees per calendar year
+    if_min_train: int = Field(default=100, ge=1, strict=True)  # clean rows a year's forest needs
+    prophet_window: int = Field(default=504, ge=2, strict=True)  # sessions of each Prophet fit
+    # fewer clean sessions: no Prophet evidence
+    prophet_min_train: int = Field(default=126, ge=2, strict=True)
     use_iforest: bool = True
     use_prophet: bool = True
-    seed: int = 0  # Isolation Forest seed (each year's forest uses seed + year)
-    warmup_days: int = 140  # calendar days read before the first training year (scales, refs)
+    seed: int = Field(default=0, ge=0, strict=True)  # forest seed (each year: seed + year)
+    # calendar days read before the first training year (scales, refs)
+    warmup_days: int = Field(default=140, ge=0, strict=True)
+
+    def __init__(self, **values) -> None:
+        from research_lab.core.environment import SettingsError
+
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"])
+            raise SettingsError(f"quality sentinel config: {field}: {err['msg']}, "
+                                f"got {err.get('input')!r}") from None
 
     def context_start(self, first_session: date) -> date:
         """The first day to read from the store to score sessions from ``first_session`` on:

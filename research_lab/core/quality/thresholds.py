@@ -19,7 +19,6 @@ file, the symbol and the field.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -109,11 +108,13 @@ def _thresholds(data: Any, where: str, base: Thresholds) -> Thresholds:
 
 def resolve_path(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
     """The thresholds file that applies (None: built-in defaults)."""
-    env = os.environ if env is None else env
+    from research_lab.core.environment import read_environment
+
     if path:
         return Path(path)
-    if env.get(ENV_VAR):
-        return Path(env[ENV_VAR])
+    given = read_environment(env).quality_thresholds  # RESEARCH_LAB_QUALITY_THRESHOLDS
+    if given is not None:
+        return given
     return DEFAULT_PATH if DEFAULT_PATH.exists() else None
 
 

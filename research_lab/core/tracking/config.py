@@ -79,17 +79,20 @@ def resolve_target(
     env: Mapping[str, str] | None = None,
 ) -> TrackingTarget:
     """The target for ``uri`` (or the environment, or the embedded default)."""
+    from research_lab.core.environment import read_environment
+
     env = os.environ if env is None else env
+    variables = read_environment(env)  # every RESEARCH_LAB_* value validated, or SettingsError
     home: Path | None = None
     if uri is None:
-        uri = next((env[v] for v in URI_VARS if env.get(v)), None)
+        uri = variables.mlflow_uri or env.get("MLFLOW_TRACKING_URI") or None
     if uri is None:
         home = _home(env)
         uri = f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
     check_uri(uri)
     if outbox_dir is None:
-        if env.get("RESEARCH_LAB_MLFLOW_OUTBOX"):
-            outbox_dir = env["RESEARCH_LAB_MLFLOW_OUTBOX"]
+        if variables.mlflow_outbox is not None:
+            outbox_dir = variables.mlflow_outbox
         else:
             outbox_dir = (home or _home(env)) / "mlflow" / "outbox"
     root: Path | None = None
@@ -97,8 +100,8 @@ def resolve_target(
     if artifact_root is not None:
         root = Path(artifact_root)
     elif scheme not in ("http", "https"):
-        if env.get("RESEARCH_LAB_MLFLOW_ARTIFACTS"):
-            root = Path(env["RESEARCH_LAB_MLFLOW_ARTIFACTS"])
+        if variables.mlflow_artifacts is not None:
+            root = variables.mlflow_artifacts
         elif scheme == "sqlite" and uri[len("sqlite:///"):]:
             root = Path(uri[len("sqlite:///"):]).expanduser().resolve().parent / "artifacts"
         else:
@@ -107,5 +110,5 @@ def resolve_target(
         uri=uri,
         outbox_dir=Path(outbox_dir).expanduser(),
         artifact_root=root,
-        team=team or env.get("RESEARCH_LAB_TEAM") or "research",
+        team=team or variables.team or "research",
     )

@@ -31,10 +31,11 @@ Status transitions (anything else raises :class:`StatusError`)::
 from __future__ import annotations
 
 import functools
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from research_lab.core.environment import read_environment
 
 STATUSES = ("research", "testing", "production", "archived")
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -88,8 +89,9 @@ def check_transition(current: str | None, new: str) -> None:
 def code_version() -> str:
     """The code's version: ``RESEARCH_LAB_CODE_VERSION``, else the git sha of the source tree
     (``-dirty`` if it has uncommitted changes), else ``research_lab==<package version>``."""
-    if os.environ.get("RESEARCH_LAB_CODE_VERSION"):
-        return os.environ["RESEARCH_LAB_CODE_VERSION"]
+    given = read_environment().code_version
+    if given:
+        return given
     root = Path(__file__).resolve().parents[3]
     if (root / ".git").exists():
         try:
