@@ -65,6 +65,8 @@ def preflight(args: argparse.Namespace) -> None:
     from research_lab.core.settings import SettingsError, load_settings
 
     settings = load_settings()
+    for name in settings.universe:
+        inputs.symbol(name, "universe (RESEARCH_LAB_UNIVERSE / universe:)")
     webhook_url_from_env()
     action = getattr(args, "data_command", None) or getattr(args, "demo_command", None)
     if (args.command, action) not in SOURCE_COMMANDS:
