@@ -46,14 +46,23 @@ def positive_int(text: str) -> int:
     return _argtype(inputs.int_in_range, "value", low=1)(text)
 
 
+def positive_number(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    value = _argtype(inputs.finite_number, "value")(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"value {value:g} is not > 0")
+    return value
+
+
 def path_name(text: str) -> str:
     """An argparse type: a name that becomes a file or folder name (never leaves its folder)."""
     return _argtype(inputs.path_name, "name")(text)
 
 
 def symbols_arg(values: list[str]) -> list[str]:
-    """Symbols from space- or comma-separated arguments, validated (``--symbols ''`` refused)."""
-    return inputs.symbols(values)
+    """Symbols from space- or comma-separated arguments, validated (``--symbols ''`` refused;
+    no argument at all: ``[]``)."""
+    return inputs.symbols(values) if values else []
 
 
 # -- before a command: its settings ---------------------------------------------------------

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
+from research_lab.cli.common import positive_number
+
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="set up the demo (used by ./scripts/lab demo)")
     dsub = p.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
     ing = dsub.add_parser("ingest", help="ingest the configured universe for the last N years")
-    ing.add_argument("--years", type=float, default=None,
+    ing.add_argument("--years", type=positive_number, default=None,
                      help="history to ingest (default: ingest.history_years in the config)")
     ing.set_defaults(func=cmd_ingest)
 

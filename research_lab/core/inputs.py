@@ -71,7 +71,8 @@ def symbols(values: list[str] | tuple[str, ...], where: str = "--symbols") -> li
     return list(dict.fromkeys(out))
 
 
-_DAY_FIRST = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4})\s*$")
+# 05/12/2024, 5.12.2024, 05-12-2024: day-first or month-first, never guessed
+AMBIGUOUS_DATE = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4})\b")
 
 
 def session_date(text: object, where: str = "date") -> date:
@@ -80,7 +81,7 @@ def session_date(text: object, where: str = "date") -> date:
     if isinstance(text, date):
         return text
     raw = str(text).strip()
-    if _DAY_FIRST.match(raw):
+    if AMBIGUOUS_DATE.match(raw):
         raise InputError(f"{where} {shown(raw)} is ambiguous (day-first or month-first?); "
                          "write dates as YYYY-MM-DD")
     try:

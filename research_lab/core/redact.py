@@ -45,7 +45,7 @@ def redact_url(url: str, *, drop_path: bool = False) -> str:
     if "@" in netloc:
         user, _, host = netloc.rpartition("@")
         name = user.split(":", 1)[0]
-        netloc = f"{name}:{MASK}@{host}" if ":" in user else f"{MASK}@{host}"
+        netloc = f"{name}:{MASK}@{host}" if ":" in user else netloc
     path = parts.path
     segments = [s for s in path.split("/") if s]
     if drop_path or _WEBHOOK_PATH.search(path) or any(_TOKEN_SEGMENT.match(s) for s in segments):

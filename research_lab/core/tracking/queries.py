@@ -29,6 +29,7 @@ from research_lab.core.tracking import tags as T
 from research_lab.core.tracking.naming import PARTS, ExperimentName, NamingError, Scope
 
 PAGE = 1000
+COMPARATORS = {"=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "NOT IN"}
 RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -187,7 +188,15 @@ def find_runs(client, scope: Scope = Scope(), *, params: Mapping[str, Any] | Non
               tags: Mapping[str, Any] | None = None, where: str | None = None,
               limit: int | None = 100, include_archived: bool = False) -> list[RunRow]:
     """Runs whose parameters and tags have exactly these values (newest first); ``where``
-    adds a raw MLflow filter such as ``"metrics.sharpe > 1"``."""
+    adds a raw MLflow filter such as ``"metrics.sharpe > 1"`` (checked by MLflow's parser
+    first, so a malformed one is refused even where no experiment matches)."""
+    if where:
+        from mlflow.utils.search_utils import SearchUtils
+
+        for clause in SearchUtils.parse_search_filter(where):
+            if str(clause.get("comparator", "")).upper() not in COMPARATORS:
+                raise InputError(f"--where: comparator {clause.get('comparator')!r} is not one "
+                                 f"of {', '.join(sorted(COMPARATORS))}")
     return list(iter_runs(client, scope, filter_string(params, tags, where),
                           ["attributes.start_time DESC"], limit=limit,
                           include_archived=include_archived))
@@ -197,7 +206,9 @@ def get_rows(client, run_ids: Sequence[str]) -> list[RunRow]:
     names: dict[str, str] = {}
     rows = []
     for run_id in run_ids:
-        run = client.get_run(check_run_id(run_id))
+        check_run_id(run_id)
+    for run_id in run_ids:
+        run = client.get_run(run_id)
         exp_id = run.info.experiment_id
         if exp_id not in names:
             names[exp_id] = client.get_experiment(exp_id).name
