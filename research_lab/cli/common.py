@@ -38,7 +38,7 @@ def _argtype(rule, *args, **kwargs):
 
 def iso_date(text: str) -> date:
     """An argparse type: YYYY-MM-DD (a day-first date is refused, never guessed)."""
-    return _argtype(inputs.session_date, "date")(text)
+    return _argtype(inputs.session_date, "")(text)  # argparse names the argument
 
 
 def positive_int(text: str) -> int:

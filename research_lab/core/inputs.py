@@ -81,15 +81,16 @@ def session_date(text: object, where: str = "date") -> date:
     if isinstance(text, date):
         return text
     raw = str(text).strip()
+    lead = f"{where} " if where else ""
     if AMBIGUOUS_DATE.match(raw):
-        raise InputError(f"{where} {shown(raw)} is ambiguous (day-first or month-first?); "
+        raise InputError(f"{lead}{shown(raw)} is ambiguous (day-first or month-first?); "
                          "write dates as YYYY-MM-DD")
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
             raise ValueError
         return date.fromisoformat(raw)
     except ValueError:
-        raise InputError(f"{where} {shown(raw)} is not a date (expected YYYY-MM-DD)") from None
+        raise InputError(f"{lead}{shown(raw)} is not a date (expected YYYY-MM-DD)") from None
 
 
 def not_after(day: date, last: date, where: str = "date", *, allow_future: bool = False) -> date:
