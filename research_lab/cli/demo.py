@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
-from research_lab.cli.common import positive_number
-
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="set up the demo (used by ./scripts/lab demo)")
     dsub = p.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
     ing = dsub.add_parser("ingest", help="ingest the configured universe for the last N years")
-    ing.add_argument("--years", type=positive_number, default=None,
+    ing.add_argument("--years", type=float, default=None,
                      help="history to ingest (default: ingest.history_years in the config)")
     ing.set_defaults(func=cmd_ingest)
 
@@ -24,7 +22,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     years = settings.history_years if args.years is None else args.years
-    if years <= 0:
+    if not 0 < years < float("inf"):  # nan fails both comparisons
         raise ValueError(f"--years must be positive, got {years}")
     end = last_completed_session()
     start = last_weekday_on_or_before(end - timedelta(days=int(365 * years)))
