@@ -26,12 +26,12 @@ STATES = {"QUEUED": "queued", "NOT_STARTED": "queued", "MANAGED": "queued",
 class OptimizeRequest(BaseModel):
     """A study to start: strategy x symbol, and optional overrides of config/optimize.yaml."""
 
-    strategy: str = Field(description="a strategy of the library, e.g. sma_cross")
-    symbol: str = Field(description="a symbol with bars in the market-data store")
+    strategy: str = Field(max_length=100, description="a strategy of the library, e.g. sma_cross")
+    symbol: str = Field(max_length=50, description="a symbol with bars in the market-data store")
     n_trials: int = Field(default=100, ge=1, le=100_000, description="trials to finish")
     timeout: Optional[float] = Field(default=None, gt=0, description="seconds")
-    metric: str = Field(default="sharpe_ratio", description="objective metric")
-    direction: Optional[str] = Field(default=None, description="maximize | minimize")
+    metric: str = Field(default="sharpe_ratio", max_length=100, description="objective metric")
+    direction: Optional[str] = Field(default=None, max_length=20, description="maximize | minimize")
     param_space: Optional[dict[str, Any]] = Field(
         default=None, description="search space as in a space file: {params: {...}, "
         "constraints: [...]}; default: the strategy's full space")
@@ -39,7 +39,7 @@ class OptimizeRequest(BaseModel):
     seed: Optional[int] = None
     start: Optional[date] = None
     end: Optional[date] = None
-    market_hours: Optional[str] = Field(default=None, description="refuse | wait | ignore")
+    market_hours: Optional[str] = Field(default=None, max_length=20, description="refuse | wait | ignore")
     tracking: bool = Field(default=True, description="log to MLflow")
 
     model_config = {"extra": "forbid"}
@@ -54,7 +54,13 @@ def _validate(req: OptimizeRequest) -> dict[str, Any]:
     from research_lab.core.optimize import default_space, objective_spec
     from research_lab.core.optimize.space import parse_space
 
-    symbol = req.symbol.strip().upper()
+    from research_lab.core.inputs import InputError, date_range, symbol as check_symbol
+
+    try:
+        symbol = check_symbol(req.symbol, "symbol")
+        date_range(req.start, req.end)
+    except InputError as exc:
+        raise _unprocessable(str(exc)) from None
     try:
         space = (parse_space(req.param_space, strategy=req.strategy, where="param_space")
                  if req.param_space is not None else default_space(req.strategy))
@@ -85,9 +91,8 @@ def _check_bars(symbol: str, start: date | None, end: date | None) -> None:
 
     store = BarStore.from_url(load_settings().resolved_store_url)
     try:
-        if symbol not in store.symbols():
-            raise _unprocessable(f"symbol {symbol!r} has no bars in the market-data store; "
-                                 f"known: {', '.join(store.symbols()) or '(none)'}")
+        if symbol not in store.symbols():  # the stored symbols are not listed to the caller
+            raise _unprocessable(f"symbol {symbol!r} has no bars in the market-data store")
     finally:
         store.close()
 
@@ -118,9 +123,21 @@ def _progress(study_id: str) -> dict[str, Any] | None:
     }
 
 
+def _validation_error(_request, exc) -> JSONResponse:
+    """422 naming each bad field, without echoing the value sent (it may be 10 MB)."""
+    from research_lab.core.errors import one_line
+
+    detail = [{"loc": list(e.get("loc", ())), "msg": one_line(e.get("msg", "invalid"), 200)}
+              for e in exc.errors()[:10]]
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
 def create_app() -> FastAPI:
+    from fastapi.exceptions import RequestValidationError
+
     app = FastAPI(title="research_lab API", version="1",
                   description="Optimization studies as Dagster runs.")
+    app.add_exception_handler(RequestValidationError, _validation_error)
 
     @app.post("/backtests/optimize", status_code=202)
     def start_study(req: OptimizeRequest) -> JSONResponse:

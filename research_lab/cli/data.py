@@ -6,7 +6,7 @@ import argparse
 import sys
 from datetime import date
 
-from research_lab.cli.common import iso_date, symbols_arg
+from research_lab.cli.common import iso_date, positive_int, run_failure, symbols_arg
 
 
 def register(sub) -> None:
@@ -31,7 +31,7 @@ def register(sub) -> None:
     show.add_argument("symbol")
     show.add_argument("--start", type=iso_date)
     show.add_argument("--end", type=iso_date)
-    show.add_argument("--tail", type=int, default=10, help="rows to print (default 10)")
+    show.add_argument("--tail", type=positive_int, default=10, help="rows to print (default 10)")
     show.set_defaults(func=cmd_show)
 
 
@@ -75,7 +75,8 @@ def _present(instance, symbol: str) -> set[date]:
     return stored & materialized
 
 
-def ingest(symbols: list[str], start: date, end: date, *, only_missing: bool = False) -> int:
+def ingest(symbols: list[str], start: date, end: date, *, only_missing: bool = False,
+           debug: bool = False) -> int:
     """Materialize symbols × [start, end] on the current Dagster instance with a progress bar.
 
     One run per symbol (per gap with ``only_missing``, which skips partitions the store has).
@@ -92,7 +93,8 @@ def ingest(symbols: list[str], start: date, end: date, *, only_missing: bool = F
     if start < date.fromisoformat(SESSION_START):
         raise ValueError(f"--start {start} is before the first session partition {SESSION_START}")
     wanted = weekdays(start, end)
-    failed = []
+    failed: list[str] = []
+    codes: list[int] = []
     with dg.DagsterInstance.get() as instance:
         plan = [(s, start, end) for s in symbols]
         if only_missing:
@@ -100,28 +102,50 @@ def ingest(symbols: list[str], start: date, end: date, *, only_missing: bool = F
         if not plan:
             print("nothing to ingest: every partition is already materialized", file=sys.stderr)
             return 0
+        known = set(instance.get_dynamic_partitions("symbol"))
         for symbol, first, last in tqdm(plan, desc="ingest", unit="run", file=sys.stderr):
             result = materialize_range(
-                instance, [symbol], first, last, raise_on_error=False, log_level="WARNING"
+                instance, [symbol], first, last, raise_on_error=False,
+                log_level="WARNING" if debug else "CRITICAL",
             )
             if not result.success:
                 failed.append(symbol)
-                errors = [
-                    e.event_specific_data.error.message.strip()
-                    for e in result.all_events
-                    if e.is_step_failure and e.event_specific_data is not None
-                ]
-                print(f"{symbol}: ingestion failed: {errors[0] if errors else 'see the run logs'}",
-                      file=sys.stderr)
+                if symbol not in known:  # a refused new symbol leaves no partition behind
+                    instance.delete_dynamic_partition("symbol", symbol)
+                code, line = run_failure(result) or (1, "see the run logs")
+                codes.append(code)
+                print(f"{symbol}: ingestion failed: {line}", file=sys.stderr)
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
+        return 2 if all(c == 2 for c in codes) else 1
     return 0
 
 
+def _check_served(symbols: list[str]) -> None:
+    """Refuse, before any run is launched, symbols a listing source (synthetic, csv) lacks."""
+    from research_lab.core.marketdata.sources import make_source
+    from research_lab.core.settings import load_settings
+
+    settings = load_settings()
+    if settings.source_kind == "yfinance":  # serves symbols it does not list
+        return
+    offered = set(make_source(settings.source_kind, **settings.source_options()).symbols())
+    missing = [s for s in symbols if s not in offered]
+    if missing:
+        raise ValueError(f"the {settings.source_kind} source has no symbol "
+                         f"{', '.join(missing)}; it offers {', '.join(sorted(offered)) or 'none'}")
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
-    end = args.end or last_completed_session()
-    return ingest(symbols_arg(args.symbols), args.start, end, only_missing=args.only_missing)
+    from research_lab.core.inputs import not_after
+
+    symbols = symbols_arg(args.symbols)
+    _check_served(symbols)
+    last = last_completed_session()
+    end = not_after(args.end or last, last, "--end")
+    not_after(args.start, last, "--start")
+    return ingest(symbols, args.start, end, only_missing=args.only_missing,
+                  debug=getattr(args, "debug", False))
 
 
 def cmd_symbols(args: argparse.Namespace) -> int:
@@ -133,8 +157,12 @@ def cmd_symbols(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    bars = _store().read_bars(args.symbol.upper(), args.start, args.end)
+    from research_lab.core.inputs import date_range, symbol
+
+    name = symbol(args.symbol)
+    date_range(args.start, args.end)
+    bars = _store().read_bars(name, args.start, args.end)
     if bars.empty:
-        raise ValueError(f"no bars stored for {args.symbol.upper()} in that range")
+        raise ValueError(f"no bars stored for {name} in that range")
     print(bars.tail(args.tail).to_string(index=False))
     return 0

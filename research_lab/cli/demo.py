@@ -25,7 +25,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     years = settings.history_years if args.years is None else args.years
-    if years <= 0:
+    if not 0 < years < float("inf"):  # nan fails both comparisons
         raise ValueError(f"--years must be positive, got {years}")
     end = last_completed_session()
     start = last_weekday_on_or_before(end - timedelta(days=int(365 * years)))

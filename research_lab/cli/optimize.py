@@ -146,6 +146,9 @@ def _requests(args: argparse.Namespace):
     get_space(args.strategy)  # an unknown strategy first, listing the known ones
     if not args.study_name:
         raise ValueError("--study-name is required")
+    from research_lab.core.inputs import child_path, path_name
+
+    path_name(args.study_name, "--study-name")  # it names a folder under --out
     if not args.symbols and args.csv is None:
         raise ValueError("give --symbols (bars from the store) or --csv FILE")
     if args.csv is not None and args.symbols and len(symbols_arg(args.symbols)) > 1:
@@ -154,7 +157,7 @@ def _requests(args: argparse.Namespace):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    if args.timeout is not None and args.timeout <= 0:
+    if args.timeout is not None and not 0 < args.timeout < float("inf"):
         raise ValueError(f"--timeout must be > 0 seconds, got {args.timeout:g}")
     if args.start and args.end and args.start > args.end:
         raise ValueError(f"--start {args.start} is after --end {args.end}")
@@ -176,7 +179,7 @@ def _requests(args: argparse.Namespace):
         except ValueError as exc:
             raise ValueError(f"{symbol}: {exc}") from None
         name = args.study_name if len(frames) == 1 else f"{args.study_name}.{symbol}"
-        out = str(args.out / name) if args.out else None
+        out = str(child_path(args.out, name, where="--study-name")) if args.out else None
         requests.append(StudyRequest(args.strategy, symbol, bars, space, name,
                                      objective=objective, config=cfg, output_dir=out))
     return requests, cfg
@@ -192,10 +195,17 @@ def _tracker(args: argparse.Namespace, cfg):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import dataclasses
+    import tempfile
+
     from research_lab.core.optimize import MarketHoursError, run_study
 
     requests, cfg = _requests(args)
     for req in requests:
+        scratch = None
+        if req.output_dir is None:  # without --out: plots go to MLflow, the folder goes away
+            scratch = tempfile.TemporaryDirectory(prefix="research-lab-study-")
+            req = dataclasses.replace(req, output_dir=scratch.name)
         tracker = _tracker(args, cfg)
         bar = None
         if not args.no_progress:
@@ -219,10 +229,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             if bar is not None:
                 bar.close()
             tracker.close()
+            if scratch is not None:
+                scratch.cleanup()
         print("\n".join(report.summary_lines()))
         print()
         print(report.leaderboard_markdown())
-        print(f"\nplots: {', '.join(report.plots.values())}")
+        if scratch is None:
+            print(f"\nplots: {', '.join(report.plots.values())}")
+        else:
+            print("\nplots and report.json: give --out DIR to keep them")
     return 0
 
 

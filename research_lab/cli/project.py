@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from research_lab.cli.common import iso_date
+from research_lab.cli.common import iso_date, positive_int
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -78,7 +78,7 @@ def register(sub) -> None:
     a = ps.add_parser("leaderboard", help="top runs by a metric in a project (or narrower)")
     _scope_args(a, project_required=True)
     a.add_argument("--metric", required=True, help="e.g. sharpe")
-    a.add_argument("--top", type=int, default=10)
+    a.add_argument("--top", type=positive_int, default=10)
     a.add_argument("--ascending", action="store_true",
                    help="lowest first (e.g. volatility; drawdowns are negative: "
                    "the default order already puts the shallowest first)")
@@ -97,7 +97,7 @@ def register(sub) -> None:
     a.add_argument("--param", type=_pair, action="append", default=[], metavar="NAME=VALUE")
     a.add_argument("--tag", type=_pair, action="append", default=[], metavar="NAME=VALUE")
     a.add_argument("--where", help="extra MLflow filter, e.g. \"metrics.sharpe > 1\"")
-    a.add_argument("--limit", type=int, default=25,
+    a.add_argument("--limit", type=positive_int, default=25,
                    help="newest N matching runs (default 25: MLflow returns each run whole, "
                    "~3-8 ms per run through a server)")
     a.add_argument("--include-archived", action="store_true")
@@ -130,7 +130,7 @@ def register(sub) -> None:
 
     a = ps.add_parser("replay-outbox", help="write runs waiting in the local outbox")
     a.add_argument("--list", action="store_true", help="only list what waits")
-    a.add_argument("--limit", type=int)
+    a.add_argument("--limit", type=positive_int)
     a.add_argument("--outbox", help="outbox folder (default: RESEARCH_LAB_MLFLOW_OUTBOX or "
                    "$RESEARCH_LAB_HOME/mlflow/outbox)")
     _common(a)
@@ -282,7 +282,9 @@ def cmd_find(args) -> int:
 def cmd_status(args) -> int:
     from research_lab.core.tracking import lifecycle
     from research_lab.core.tracking import tags as T
+    from research_lab.core.tracking.queries import check_run_id
 
+    check_run_id(args.run_id)
     client = _client(args)
     if args.new_status is None:
         run = client.get_run(args.run_id)

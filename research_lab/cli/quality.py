@@ -171,11 +171,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
+    from research_lab.core.inputs import symbol
     from research_lab.core.quality.gate import acknowledge
 
+    name = symbol(args.symbol)
     store = _store()
     try:
-        row = acknowledge(store, args.symbol, args.session, verdict=args.verdict,
+        row = acknowledge(store, name, args.session, verdict=args.verdict,
                           reason=args.reason, author=args.author or getpass.getuser())
     finally:
         store.close()

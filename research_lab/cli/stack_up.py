@@ -22,6 +22,7 @@ tracking domain's (``research_lab.core.tracking.server.ServerSpec``).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import sys
@@ -33,6 +34,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[2]
 DAGSTER_YAML = ROOT / "docker" / "dagster.yaml"
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432"
+# database names also go into URLs: no quoting can make '/', '?' or '@' safe there
+DB_PREFIX = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
 DATABASES = ("dagster", "mlflow", "market", "optuna")
 BIN = Path(sys.executable).parent
 
@@ -64,6 +67,7 @@ class PgServer:
 def ensure_databases(server: PgServer, names: list[str]) -> list[str]:
     """Create the databases in ``names`` that do not exist; returns the ones created."""
     import psycopg2
+    from psycopg2 import sql
 
     try:
         conn = psycopg2.connect(server.url("postgres"), connect_timeout=5)
@@ -79,7 +83,7 @@ def ensure_databases(server: PgServer, names: list[str]) -> list[str]:
             for name in names:
                 cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
                 if cur.fetchone() is None:
-                    cur.execute(f'CREATE DATABASE "{name}"')
+                    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
                     created.append(name)
     finally:
         conn.close()
@@ -99,6 +103,12 @@ class StackConfig:
     mlflow_port: int = 5000
     mlflow: bool = True
     store_url: str | None = None  # None: the <prefix>market database
+
+    def __post_init__(self) -> None:
+        if not DB_PREFIX.match(self.db_prefix):
+            raise ValueError(f"--db-prefix {self.db_prefix!r} is not a database name prefix "
+                             "(lower-case letters, digits and _, starting with a letter or _; "
+                             "at most 40 characters)")
 
     def db(self, what: str) -> str:
         return f"{self.db_prefix}{what}"

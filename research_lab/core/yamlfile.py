@@ -20,7 +20,12 @@ def read_mapping(path: str | Path, *, what: str = "config file",
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise error(f"{p}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(f"{p}: not valid YAML{where}: {problem}") from None
+    except UnicodeDecodeError:
+        raise error(f"{p}: not a UTF-8 text file") from None
     if not isinstance(data, Mapping):
         raise error(f"{p}: the top level must be a mapping")
     return dict(data)

@@ -18,15 +18,19 @@ out unless ``include_archived=True``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from research_lab.core.inputs import InputError, filter_key, filter_value, shown
 from research_lab.core.tracking import tags as T
 from research_lab.core.tracking.naming import PARTS, ExperimentName, NamingError, Scope
 
 PAGE = 1000
+COMPARATORS = {"=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "NOT IN"}
+RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def open_client(uri: str | None = None):
@@ -76,13 +80,23 @@ def _row(run, names: Mapping[str, str]) -> RunRow:
     )
 
 
-def quote(value: Any) -> str:
+def quote(value: Any, where: str = "filter value") -> str:
     """A value as an MLflow filter literal; refuses quotes, which the filter grammar cannot
-    escape."""
-    text = str(value)
-    if "'" in text or '"' in text:
-        raise ValueError(f"filter value {text!r} may not contain quotes")
-    return f"'{text}'"
+    escape (:func:`research_lab.core.inputs.filter_value`)."""
+    return filter_value(value, where)
+
+
+def key(name: Any, where: str = "name") -> str:
+    """A parameter, metric or tag name, backquoted for a filter or an ``order_by``."""
+    return filter_key(name, where)
+
+
+def check_run_id(run_id: str) -> str:
+    """``run_id`` when it looks like an MLflow run id (letters, digits, ``-``, ``_``)."""
+    if not RUN_ID.match(str(run_id)):
+        raise InputError(f"run id {shown(run_id)} is not a run id (letters and digits, "
+                         "e.g. 3f2a9c...)")
+    return str(run_id)
 
 
 def experiments(client, scope: Scope = Scope(), *, include_deleted: bool = False
@@ -90,7 +104,7 @@ def experiments(client, scope: Scope = Scope(), *, include_deleted: bool = False
     """Experiment id -> name for every experiment named by convention within ``scope``."""
     from mlflow.entities import ViewType
 
-    clauses = [f"tags.`{k}` = {quote(v)}" for k, v in scope.tags().items()]
+    clauses = [f"tags.{key(k, 'tag')} = {quote(v, k)}" for k, v in scope.tags().items()]
     clauses.append("tags.`research_lab.naming` = 'v1'")
     view = ViewType.ALL if include_deleted else ViewType.ACTIVE_ONLY
     out: dict[str, str] = {}
@@ -120,8 +134,9 @@ def list_projects(client) -> dict[str, list[str]]:
 def filter_string(params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None,
                   extra: str | None = None) -> str:
     """MLflow filter for exact parameter and tag values (ANDed), plus ``extra`` as given."""
-    clauses = [f"params.`{k}` = {quote(v)}" for k, v in (params or {}).items()]
-    clauses += [f"tags.`{k}` = {quote(v)}" for k, v in (tags or {}).items()]
+    clauses = [f"params.{key(k, 'parameter')} = {quote(v, f'parameter {k}')}"
+               for k, v in (params or {}).items()]
+    clauses += [f"tags.{key(k, 'tag')} = {quote(v, f'tag {k}')}" for k, v in (tags or {}).items()]
     if extra:
         clauses.append(f"({extra})" if " or " in extra.lower() else extra)
     return " AND ".join(clauses)
@@ -163,7 +178,8 @@ def leaderboard(client, scope: Scope, metric: str, *, top: int = 10, ascending: 
         wanted[T.KIND] = kind
     # MLflow sorts runs without the metric last; dropping them here is cheaper than a
     # "metric > -inf" filter, which makes MLflow join latest_metrics a second time
-    order = [f"metrics.`{metric}` {'ASC' if ascending else 'DESC'}", "attributes.start_time DESC"]
+    order = [f"metrics.{key(metric, 'metric')} {'ASC' if ascending else 'DESC'}",
+             "attributes.start_time DESC"]
     rows = iter_runs(client, scope, filter_string(tags=wanted), order, limit=top)
     return [r for r in rows if metric in r.metrics]
 
@@ -172,7 +188,15 @@ def find_runs(client, scope: Scope = Scope(), *, params: Mapping[str, Any] | Non
               tags: Mapping[str, Any] | None = None, where: str | None = None,
               limit: int | None = 100, include_archived: bool = False) -> list[RunRow]:
     """Runs whose parameters and tags have exactly these values (newest first); ``where``
-    adds a raw MLflow filter such as ``"metrics.sharpe > 1"``."""
+    adds a raw MLflow filter such as ``"metrics.sharpe > 1"`` (checked by MLflow's parser
+    first, so a malformed one is refused even where no experiment matches)."""
+    if where:
+        from mlflow.utils.search_utils import SearchUtils
+
+        for clause in SearchUtils.parse_search_filter(where):
+            if str(clause.get("comparator", "")).upper() not in COMPARATORS:
+                raise InputError(f"--where: comparator {clause.get('comparator')!r} is not one "
+                                 f"of {', '.join(sorted(COMPARATORS))}")
     return list(iter_runs(client, scope, filter_string(params, tags, where),
                           ["attributes.start_time DESC"], limit=limit,
                           include_archived=include_archived))
@@ -181,6 +205,8 @@ def find_runs(client, scope: Scope = Scope(), *, params: Mapping[str, Any] | Non
 def get_rows(client, run_ids: Sequence[str]) -> list[RunRow]:
     names: dict[str, str] = {}
     rows = []
+    for run_id in run_ids:
+        check_run_id(run_id)
     for run_id in run_ids:
         run = client.get_run(run_id)
         exp_id = run.info.experiment_id

@@ -216,6 +216,16 @@ def _dates(col: pd.Series, path: str, name: str, positions: Any,
     text = col.str.strip()
     parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
     if parsed.isna().any():
+        from research_lab.core.inputs import AMBIGUOUS_DATE
+
+        ambiguous = text.str.match(AMBIGUOUS_DATE).fillna(False).to_numpy()
+        if ambiguous.any():  # read month-first, it would blame the row order instead
+            pos = int(ambiguous.argmax())
+            raise BarValidationError(
+                f"date {col.iloc[pos]!r} is day-first or month-first (ambiguous); "
+                "write dates as YYYY-MM-DD", source=path,
+                row=int(positions[pos]) + numbering.offset, field=name, row_label=numbering.label,
+            )
         parsed = pd.to_datetime(text, format="mixed", errors="coerce", utc=True)
         if parsed.isna().any():
             pos = int(parsed.isna().to_numpy().argmax())
