@@ -150,6 +150,34 @@ def _mlflow(base: str, path: str, body: dict) -> dict:
         return json.loads(resp.read())
 
 
+def _pins(text: str) -> dict[str, str]:
+    import re
+
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, _, version in
+            (line.strip().partition("==") for line in text.splitlines()) if version}
+
+
+def _check_images(stack: Stack) -> None:
+    """What the build lent (wheel folder, CA, index) is not in the images; torch is the CPU
+    build; every Python package installed is the version constraints.txt pins."""
+    for image in ("research-lab", "research-lab-mlflow"):
+        env = stack.run("podman", "image", "inspect", "-f", "{{.Config.Env}}", image)
+        assert "PIP_CERT" not in env and "PIP_FIND_LINKS" not in env and "/build" not in env, env
+        listing = stack.run("podman", "run", "--rm", "--entrypoint", "sh", image, "-c",
+                            "ls -d /build /wheels /hostca 2>/dev/null; true")
+        assert listing.strip() == "", f"{image} keeps the build's mounts: {listing}"
+    torch = stack.run("podman", "run", "--rm", "research-lab",
+                      "python", "-c", "import torch; print(torch.__version__)")
+    assert torch.strip() == "2.13.0+cpu"
+    pins = _pins((ROOT / "constraints.txt").read_text())
+    for image in ("research-lab", "research-lab-mlflow"):
+        installed = _pins(stack.run("podman", "run", "--rm", image, "python", "-m", "pip",
+                                    "freeze", "--exclude-editable"))
+        unpinned = {n: v for n, v in installed.items()
+                    if n not in ("pip", "setuptools") and pins.get(n) != v.split("+")[0]}
+        assert unpinned == {}, f"{image}: not as constraints.txt pins: {unpinned}"
+
+
 def test_stack_builds_comes_up_runs_a_study_and_goes_away(tmp_path):
     _tool("podman")
     _tool("podman-compose")
@@ -173,6 +201,7 @@ def test_stack_builds_comes_up_runs_a_study_and_goes_away(tmp_path):
     t = time.monotonic()
     stack.run(str(ROOT / "docker" / "build-images"), timeout=2400)
     phase("build", t)
+    _check_images(stack)
     try:
         # --- up: every service healthy, ports on 127.0.0.1
         t = time.monotonic()
@@ -181,9 +210,10 @@ def test_stack_builds_comes_up_runs_a_study_and_goes_away(tmp_path):
         phase("up", t)
         names = stack.containers()
         assert len(names) == 7, names  # postgres, mlflow, user-code, webserver, daemon, 2 workers
-        ports = stack.run("podman", "port", "--all")
+        ports = "".join(stack.run("podman", "port", name) for name in names)
         published = [line.split("->")[-1].strip() for line in ports.splitlines() if "->" in line]
-        assert published and all(p.startswith("127.0.0.1:") for p in published), ports
+        assert len(published) == 3, ports  # PostgreSQL, MLflow, Dagster
+        assert all(p.startswith("127.0.0.1:") for p in published), ports
         base = f"http://127.0.0.1:{dagster_port}"
         mlflow = f"http://127.0.0.1:{mlflow_port}"
         pg = f"postgresql://lab:{password}@127.0.0.1:{pg_port}"
@@ -267,6 +297,5 @@ def test_stack_builds_comes_up_runs_a_study_and_goes_away(tmp_path):
         print(f"\ncontainer stack phases (s): {phases}")
 
     assert stack.containers() == []
-    volumes = stack.run("podman", "volume", "ls", "--filter",
-                        f"label=io.podman.compose.project={project}", "--format", "{{.Name}}")
-    assert volumes.strip() == "", volumes
+    volumes = stack.run("podman", "volume", "ls", "--format", "{{.Name}}").split()
+    assert [v for v in volumes if v.startswith(f"{project}_")] == [], volumes
