@@ -42,7 +42,7 @@ pytestmark = [pytest.mark.containers, pytest.mark.slow]
 
 COMPOSE = ROOT / "docker" / "docker-compose.yml"
 REPO = {"repositoryLocationName": "research_lab", "repositoryName": "__repository__"}
-SYMBOLS = ["SYNA", "SYNB", "SYNC"]
+SYMBOLS = ["ACME", "GLOBEX", "INITECH"]  # the synthetic source's symbols
 SESSIONS = ("2023-01-03", "2023-12-29")
 STRATEGY = "sma_cross"
 N_TRIALS = 120
