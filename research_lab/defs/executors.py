@@ -5,9 +5,12 @@ Which one a run uses is decided when the run starts (never at import time), in t
 1. the run config: ``execution: {config: {kind: celery}}`` (a launchpad preset, or a job's
    ``config=``), else
 2. the environment of the process that runs the job: ``RESEARCH_LAB_EXECUTOR`` =
-   ``multiprocess`` | ``celery``, else
+   ``multiprocess`` | ``celery`` | ``k8s``, else
 3. ``multiprocess`` (each step in its own process on this machine; ``max_concurrent`` defaults
    to the number of cores).
+
+With ``k8s`` (Kubernetes, deploy/k8s/) each step runs in its own Kubernetes Job
+(dagster-k8s's ``k8s_job_executor``, configured by the instance's ``K8sRunLauncher``).
 
 With ``celery`` each step is a Celery task on a broker; any number of workers on any machine
 run them (``research-lab stack celery-worker``, or ``celery -A research_lab.defs.celery_app
@@ -36,20 +39,21 @@ from dagster._core.execution.retries import RetryMode, get_retries_config
 EXECUTOR_ENV = "RESEARCH_LAB_EXECUTOR"
 BROKER_ENV = "RESEARCH_LAB_CELERY_BROKER"
 BACKEND_ENV = "RESEARCH_LAB_CELERY_BACKEND"
-KINDS = ("multiprocess", "celery")
+KINDS = ("multiprocess", "celery", "k8s")
 DEFAULT_BROKER = "pyamqp://guest@127.0.0.1:5672//"
 
 _CONFIG = {
     "kind": dg.Field(
         dg.Enum("LabExecutorKind", [dg.EnumValue(k) for k in KINDS]),
         is_required=False,
-        description="multiprocess | celery. Unset: RESEARCH_LAB_EXECUTOR, else multiprocess.",
+        description="multiprocess | celery | k8s. Unset: RESEARCH_LAB_EXECUTOR, else multiprocess.",
     ),
     "max_concurrent": dg.Field(
         dg.Noneable(int),
         is_required=False,
         default_value=None,
-        description="multiprocess: steps at once (unset or 0: the number of cores).",
+        description="multiprocess: steps at once (unset or 0: the number of cores); k8s: step "
+        "pods at once (unset: no limit).",
     ),
     "broker": dg.Field(
         dg.Noneable(dg.StringSource),
@@ -124,6 +128,17 @@ def lab_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
         broker, backend = celery_urls(cfg.get("broker"), cfg.get("backend"))
         return CeleryExecutor(
             retries=RetryMode.from_config(cfg["retries"]), broker=broker, backend=backend
+        )
+    if kind == "k8s":
+        # dagster-k8s's k8s_job_executor: each step in its own Kubernetes Job, with the image,
+        # namespace and variables of the instance's K8sRunLauncher (deploy/k8s/)
+        from dagster_k8s import k8s_job_executor
+
+        return k8s_job_executor.executor_creation_fn(  # type: ignore[misc]
+            init_context._replace(
+                executor_config={"max_concurrent": cfg.get("max_concurrent") or None,
+                                 "retries": cfg["retries"]}
+            )
         )
     return dg.multiprocess_executor.executor_creation_fn(  # type: ignore[misc]
         init_context._replace(

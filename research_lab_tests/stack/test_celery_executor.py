@@ -28,8 +28,9 @@ def test_resolve_kind_run_config_then_environment_then_multiprocess():
     assert resolve_kind(None, env={}) == "multiprocess"
     assert resolve_kind(None, env={"RESEARCH_LAB_EXECUTOR": "celery"}) == "celery"
     assert resolve_kind("multiprocess", env={"RESEARCH_LAB_EXECUTOR": "celery"}) == "multiprocess"
-    with pytest.raises(ValueError, match="RESEARCH_LAB_EXECUTOR='k8s' is not one of"):
-        resolve_kind(None, env={"RESEARCH_LAB_EXECUTOR": "k8s"})
+    assert resolve_kind(None, env={"RESEARCH_LAB_EXECUTOR": "k8s"}) == "k8s"
+    with pytest.raises(ValueError, match="RESEARCH_LAB_EXECUTOR='nomad' is not one of"):
+        resolve_kind(None, env={"RESEARCH_LAB_EXECUTOR": "nomad"})
 
 
 def test_celery_urls_from_environment_with_matching_backend():

@@ -46,18 +46,24 @@ def _strings(node, path=()):
 def test_services_and_health_checks(compose):
     services = compose["services"]
     assert {"postgres", "mlflow", "user-code", "webserver", "daemon", "worker"} <= set(services)
-    for name in ("postgres", "mlflow", "user-code", "webserver", "daemon", "rabbitmq"):
+    for name in ("postgres", "mlflow", "user-code", "webserver", "daemon", "worker", "rabbitmq"):
         test = services[name]["healthcheck"]["test"]
         assert test and test[0] in ("CMD", "CMD-SHELL"), name
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
     assert "/health" in " ".join(services["mlflow"]["healthcheck"]["test"])
     assert "grpc-health-check" in services["user-code"]["healthcheck"]["test"]
     assert "liveness-check" in services["daemon"]["healthcheck"]["test"]
-    # MLflow from the tracking domain's image, everything else from the project image
-    assert services["mlflow"]["build"]["dockerfile"] == "docker/mlflow/Dockerfile"
-    assert (ROOT / "docker" / "mlflow" / "Dockerfile").exists()
+    # MLflow from the small `mlflow` target, everything else from the project's `lab` target,
+    # PostgreSQL from docker/postgres/; all from the same base image (build argument)
+    assert services["mlflow"]["build"]["dockerfile"] == "docker/Dockerfile"
+    assert services["mlflow"]["build"]["target"] == "mlflow"
     for name in ("user-code", "webserver", "daemon", "worker", "celery-worker"):
         assert services[name]["build"]["dockerfile"] == "docker/Dockerfile", name
+        assert services[name]["build"]["target"] == "lab", name
+    assert services["postgres"]["build"]["context"] == "postgres"
+    assert (DOCKER / "postgres" / "Dockerfile").exists()
+    for name in ("postgres", "mlflow", "worker"):
+        assert "BASE_IMAGE" in services[name]["build"]["args"], name
     # N study workers; the celery pieces are opt-in
     assert "replicas" in services["worker"]["deploy"]
     assert services["celery-worker"]["profiles"] == ["celery"]
@@ -145,7 +151,10 @@ def test_dagster_yaml_postgres_from_environment_and_run_queue():
 
 
 def test_dockerfile_installs_pinned_torch_first():
-    lines = [ln.strip() for ln in (DOCKER / "Dockerfile").read_text().splitlines()]
-    installs = [i for i, ln in enumerate(lines) if "pip install" in ln]
-    assert installs and '"torch==2.13.0"' in lines[installs[0] + 1] + lines[installs[0]]
+    text = (DOCKER / "Dockerfile").read_text()
+    lab = text[text.index("AS lab"):]
+    lines = [ln.strip() for ln in lab.splitlines()]
+    installs = [i for i, ln in enumerate(lines) if "pip-install" in ln]
+    assert installs and '"torch==2.13.0"' in lines[installs[0]]
     assert all("-c constraints.txt" in lines[i] for i in installs)
+    assert "+cpu" in lines[installs[0] + 1]  # any other build of torch fails the build
