@@ -146,6 +146,11 @@ def _check(s: LabSettings, where: str) -> LabSettings:
         raise SettingsError(f"{where}: quality.stale_run must be an integer >= 2, got {s.stale_run!r}")
     if not s.universe:
         raise SettingsError(f"{where}: universe is empty")
+    from research_lab.core.marketdata.symbols import symbol_problem
+
+    for symbol in s.universe:
+        if problem := symbol_problem(symbol):
+            raise SettingsError(f"{where}: universe symbol {symbol!r} {problem}")
     return s
 
 

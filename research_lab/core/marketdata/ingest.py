@@ -1,8 +1,20 @@
-"""Ingest partitions: fetch from a source, validate, write to the store.
+"""Ingest partitions: fetch from a source, set bad rows aside, write to the store.
 
-:func:`ingest_partitions` fetches every requested symbol first and writes only when every fetch
-succeeded, so that a source failure (offline, bad file) writes nothing; each symbol's sessions
-are then written in one store transaction, replacing exactly those partitions.
+:func:`ingest_partitions` is the one use case behind the ``market_data`` asset, the CLI and the
+benchmarks. It keeps four promises:
+
+- **Time.** Every requested session must have happened: a session is ingested only after its
+  close in the exchange calendar (a weekday that is not a session, after that day). A request
+  for a later session raises :class:`FutureSessionError` (one line) before anything is fetched
+  or written, so an empty partition is never recorded for a session that has not happened.
+- **One bad row.** Rows that fail validation are returned by the source as rejects
+  (``BarSource.fetch_checked``); the valid rows are stored, the rejects are quarantined in the
+  same transaction with their reason and become critical anomalies of their session.
+- **One bad symbol.** A symbol whose fetch or write fails (the source does not serve it, a
+  file is unreadable) is reported in :attr:`IngestReport.failures` with the reason; the other
+  symbols are written all the same. Each symbol's sessions are one store transaction.
+- **Per-session results.** :attr:`IngestSummary.per_session` gives each session its own rows,
+  timestamps and data version (the store's per-session version), for per-partition metadata.
 """
 
 from __future__ import annotations
@@ -14,6 +26,25 @@ from datetime import date
 import pandas as pd
 
 from research_lab.core.marketdata.schema import data_version
+
+
+class FutureSessionError(ValueError):
+    """A requested session has not closed yet (nothing was fetched or written)."""
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """What one (symbol, session) partition holds after the write."""
+
+    session: date
+    rows: int
+    data_version: str
+    holiday: bool = False
+    missing: bool = False  # an exchange session for which the source had no bar
+    quarantined: int = 0  # rows of this session set aside as invalid
+    first_timestamp: pd.Timestamp | None = None
+    last_timestamp: pd.Timestamp | None = None
+    last_close: float | None = None
 
 
 @dataclass(frozen=True)
@@ -30,37 +61,107 @@ class IngestSummary:
     first_timestamp: pd.Timestamp | None = None
     last_timestamp: pd.Timestamp | None = None
     last_close: float | None = None
+    per_session: tuple[SessionResult, ...] = ()
+    rejects: tuple = ()  # quarantine.RejectedRow, every invalid row of these sessions
     extra: dict = field(default_factory=dict)
 
 
-def _sessions_of(bars: pd.DataFrame) -> set[date]:
-    return {ts.date() for ts in bars["session"]}
+@dataclass(frozen=True)
+class IngestFailure:
+    """A symbol that could not be ingested: nothing of it was written in this call."""
+
+    symbol: str
+    sessions: tuple[date, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    summaries: tuple[IngestSummary, ...]
+    failures: tuple[IngestFailure, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def not_yet_happened(calendar, days, now) -> list[date]:
+    """The days among ``days`` that have not happened at ``now``: a session before its close,
+    a weekday that is not a session before it ends (in the exchange's time zone)."""
+    now = pd.Timestamp(now)
+    last_closed = calendar.last_completed_session(now) or date.min
+    today = now.tz_convert(calendar.tz).date()
+    return sorted(
+        d for d in set(days)
+        if d > last_closed and (d >= today or calendar.is_session(d))
+    )
+
+
+def check_sessions_closed(calendar, requests: Mapping[str, Sequence[date]], now) -> None:
+    """Raise :class:`FutureSessionError` when a requested session has not closed at ``now``."""
+    early = not_yet_happened(calendar, (d for days in requests.values() for d in days), now)
+    if early:
+        last = calendar.last_completed_session(pd.Timestamp(now))
+        more = f" (and {len(early) - 1} later)" if len(early) > 1 else ""
+        raise FutureSessionError(
+            f"session {early[0]}{more} has not closed yet (last closed session: {last}); "
+            f"a session is ingested only after its close"
+        )
+
+
+def _per_session(days: Sequence[date], bars: pd.DataFrame, exchange: set[date],
+                 rejects: Sequence) -> tuple[SessionResult, ...]:
+    from research_lab.core.marketdata.store._bars import session_versions
+
+    versions = session_versions(bars)
+    bad: dict[date, int] = {}
+    for r in rejects:
+        if r.session is not None:
+            bad[r.session] = bad.get(r.session, 0) + 1
+    groups = bars.groupby(bars["session"].dt.date).indices if len(bars) else {}
+    out = []
+    for d in days:
+        idx = groups.get(d)
+        rows = 0 if idx is None else len(idx)
+        out.append(SessionResult(
+            session=d, rows=rows, data_version=versions.get(d, "empty"),
+            holiday=d not in exchange, missing=d in exchange and rows == 0,
+            quarantined=bad.get(d, 0),
+            first_timestamp=None if idx is None else bars["timestamp"].iloc[idx[0]],
+            last_timestamp=None if idx is None else bars["timestamp"].iloc[idx[-1]],
+            last_close=None if idx is None else float(bars["close"].iloc[idx[-1]]),
+        ))
+    return tuple(out)
 
 
 def ingest_partitions(
-    source, store, calendar, requests: Mapping[str, Sequence[date]]
-) -> list[IngestSummary]:
-    """Fetch, validate and write ``{symbol: [session, ...]}``; returns one summary per symbol.
+    source, store, calendar, requests: Mapping[str, Sequence[date]], *, now=None
+) -> IngestReport:
+    """Fetch, check and write ``{symbol: [session, ...]}`` (see the module docstring).
 
-    Sessions may include exchange holidays (they are written as empty partitions and listed in
-    ``holidays``). Raises the source's error before anything is written if any fetch fails.
+    ``now`` (default: the current instant) decides which sessions have closed.
     """
-    fetched: list[tuple[str, list[date], pd.DataFrame]] = []
+    from research_lab.core.marketdata.sources import SourceError
+
+    check_sessions_closed(calendar, requests, pd.Timestamp.now(tz="UTC") if now is None else now)
+    summaries, failures = [], []
     for symbol, sessions in requests.items():
         days = sorted(set(sessions))
         if not days:
             continue
-        bars = source.fetch(symbol, days[0], days[-1])
-        wanted = set(days)
-        keep = bars["session"].dt.date.isin(wanted) if len(bars) else []
-        bars = bars[keep].reset_index(drop=True) if len(bars) else bars
-        fetched.append((symbol, days, bars))
-
-    summaries = []
-    for symbol, days, bars in fetched:
-        store.write_partitions(symbol, days, bars, source=source.name)
-        exchange_days = set(calendar.sessions(days[0], days[-1]))
-        have = _sessions_of(bars) if len(bars) else set()
+        try:
+            bars, rejects = source.fetch_checked(symbol, days[0], days[-1])
+            wanted = set(days)
+            if len(bars):
+                bars = bars[bars["session"].dt.date.isin(wanted)].reset_index(drop=True)
+            rejects = tuple(r for r in rejects if r.session is None or r.session in wanted)
+            store.write_partitions(symbol, days, bars, source=source.name, rejects=rejects)
+        except (SourceError, ValueError) as exc:
+            failures.append(IngestFailure(
+                symbol, tuple(days), f"{type(exc).__name__}: {str(exc).splitlines()[0]}"))
+            continue
+        exchange = set(calendar.sessions(days[0], days[-1]))
+        per = _per_session(days, bars, exchange, rejects)
         summaries.append(
             IngestSummary(
                 symbol=symbol,
@@ -68,11 +169,13 @@ def ingest_partitions(
                 sessions=tuple(days),
                 rows=len(bars),
                 data_version=data_version(bars),
-                holidays=tuple(d for d in days if d not in exchange_days),
-                missing=tuple(d for d in days if d in exchange_days and d not in have),
+                holidays=tuple(p.session for p in per if p.holiday),
+                missing=tuple(p.session for p in per if p.missing),
                 first_timestamp=bars["timestamp"].iloc[0] if len(bars) else None,
                 last_timestamp=bars["timestamp"].iloc[-1] if len(bars) else None,
                 last_close=float(bars["close"].iloc[-1]) if len(bars) else None,
+                per_session=per,
+                rejects=rejects,
             )
         )
-    return summaries
+    return IngestReport(tuple(summaries), tuple(failures))

@@ -21,6 +21,7 @@ from ._bars import (
     session_versions,
 )
 from ._partitions import delete_symbol_rows, ledger_query, replace_partitions
+from ._quarantine import delete_quarantine, replace_quarantine
 from ._queries import bars_query, ledger_frame
 from ._tables import ensure_schema, market_bars, utc_now
 
@@ -112,7 +113,13 @@ class BarStore:
     # -- writing --------------------------------------------------------------------------
 
     def write_partitions(
-        self, symbol: str, sessions: Sequence[date], bars: pd.DataFrame, *, source: str
+        self,
+        symbol: str,
+        sessions: Sequence[date],
+        bars: pd.DataFrame,
+        *,
+        source: str,
+        rejects: Sequence = (),
     ) -> WriteSummary:
         """Replace the partitions (symbol, s) for every s in ``sessions`` with ``bars``.
 
@@ -121,6 +128,10 @@ class BarStore:
         ``BarValidationError`` (a ``ValueError``) names the row and field and nothing is written.
         Sessions without bars are recorded as materialized with 0 rows. One transaction:
         idempotent, and an error part-way leaves the previous rows in place.
+
+        ``rejects`` (``quarantine.RejectedRow``) become the quarantine of these sessions in the
+        same transaction, each dated one a critical anomaly of its session (see
+        :mod:`._quarantine`); a session written without rejects leaves the quarantine.
         """
         if not isinstance(source, str) or not source.strip():
             raise ValueError(f"source must be a non-empty label, got {source!r}")
@@ -130,6 +141,7 @@ class BarStore:
         frame = validate_bars(bars, source=label)
         check_partition_rows(bars, frame, sym, days, source=label)
         versions = session_versions(frame)
+        now = utc_now()
         try:
             with write_transaction(self.engine, lock_name=f"{market_bars.name}:{sym}") as conn:
                 replace_partitions(
@@ -140,8 +152,9 @@ class BarStore:
                     sessions=days,
                     versions=versions,
                     source=source,
-                    written_at=utc_now(),
+                    written_at=now,
                 )
+                replace_quarantine(conn, sym, days, list(rejects), versions, now)
         except sa.exc.IntegrityError as exc:
             raise PartitionConflictError(
                 f"{label}: nothing was written for {describe_sessions(days)}: "
@@ -180,6 +193,7 @@ class BarStore:
         """Delete every bar and partition record of ``symbol``; returns the bars deleted."""
         sym = normalize_symbol(symbol)
         with write_transaction(self.engine, lock_name=f"{market_bars.name}:{sym}") as conn:
+            delete_quarantine(conn, sym)
             return delete_symbol_rows(conn, sym)
 
     # -- reading --------------------------------------------------------------------------
