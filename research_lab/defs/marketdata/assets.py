@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from research_lab.core.quality.bar_checks import CHECKS, ERROR, CheckOutcome, run_bar_checks
+from research_lab.core.quality.bar_checks import CHECKS, CheckOutcome, run_bar_checks
 from research_lab.core.settings import load_settings
 from research_lab.defs.partitions import market_key, market_partitions, split_market_key
 from research_lab.defs.resources import CalendarResource, SourceResource, StoreResource
@@ -29,7 +29,9 @@ market_data_check_specs = [
         name,
         asset="market_data",
         description=f"[{severity}] {description}",
-        blocking=severity == ERROR,
+        # not blocking: one bad row must not skip the downstream partitions of every other
+        # symbol in the run; the quality gate blocks that symbol's sessions instead
+        blocking=False,
     )
     for name, (severity, description) in CHECKS.items()
 ]
