@@ -2,7 +2,10 @@
 
 Thin on purpose: parse the partition keys, call ``core.marketdata.ingest``, run the rule checks
 of ``core.quality.bar_checks`` on what was stored, and record each partition's materialization
-with its own metadata and data version. One run may cover a whole range (the backfill policy
+with its own metadata (data version included). A run where every symbol succeeds returns one
+result and Dagster writes the per-partition events itself (batched on PostgreSQL with
+``DAGSTER_EVENT_BATCH_SIZE``); a run with a failed symbol logs one event per stored partition
+(with the partition's data version as the event's) and then fails. One run may cover a whole range (the backfill policy
 is a single run) and writes each symbol's sessions in one transaction. A symbol the source
 cannot serve fails alone: the others are recorded materialized, then the step fails naming it,
 and Dagster marks exactly its partitions failed. Quarantined rows fail ``schema_ohlc``.
@@ -130,14 +133,15 @@ def market_data(
     for summary in report.summaries:
         days = list(summary.sessions)
         for result in summary.per_session:
-            context.log_event(
-                dg.AssetMaterialization(
-                    asset_key=context.asset_key,
-                    partition=str(market_key(summary.symbol, result.session)),
+            key = str(market_key(summary.symbol, result.session))
+            if report.failures:  # only these partitions are materialized: one event each
+                context.log_event(dg.AssetMaterialization(
+                    asset_key=context.asset_key, partition=key,
                     metadata=partition_metadata(summary, result),
                     tags={DATA_VERSION_TAG: result.data_version},
-                )
-            )
+                ))
+            else:  # every partition of the run: Dagster's own events (batched on PostgreSQL)
+                context.add_asset_metadata(partition_metadata(summary, result), partition_key=key)
         bars = st.read_bars(summary.symbol, days[0] - timedelta(days=CHECK_CONTEXT_DAYS), days[-1])
         exchange_days = [d for d in cal.sessions(days[0], days[-1]) if d in set(days)]
         outcomes[summary.symbol] = run_bar_checks(
@@ -153,8 +157,11 @@ def market_data(
                 f"{summary.symbol}: {len(summary.rejects)} invalid row(s) quarantined: "
                 + "; ".join(quarantined[summary.symbol][:5])
             )
-    if outcomes:
-        yield from _merge(outcomes, quarantined)
+    checks = _merge(outcomes, quarantined) if outcomes else []
+    if not report.failures:
+        yield dg.MaterializeResult(check_results=checks)
+        return
+    yield from checks
     if report.failures:
         lines = [f"{f.symbol} ({len(f.sessions)} partitions): {f.reason}" for f in report.failures]
         raise dg.Failure(
