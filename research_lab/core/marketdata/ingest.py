@@ -12,7 +12,9 @@ benchmarks. It keeps four promises:
   same transaction with their reason and become critical anomalies of their session.
 - **One bad symbol.** A symbol whose fetch or write fails (the source does not serve it, a
   file is unreadable) is reported in :attr:`IngestReport.failures` with the reason; the other
-  symbols are written all the same. Each symbol's sessions are one store transaction.
+  symbols are written all the same. Symbols are written :data:`WRITE_CHUNK` at a time in one
+  store transaction (``BarStore.write_many``); if that transaction fails, its symbols are
+  written one by one so that only the one at fault fails.
 - **Per-session results.** :attr:`IngestSummary.per_session` gives each session its own rows,
   timestamps and data version (the store's per-session version), for per-partition metadata.
 """
@@ -26,6 +28,9 @@ from datetime import date
 import pandas as pd
 
 from research_lab.core.marketdata.schema import data_version
+
+
+WRITE_CHUNK = 100  # symbols fetched, then written in one store transaction
 
 
 class FutureSessionError(ValueError):
@@ -145,37 +150,66 @@ def ingest_partitions(
 
     check_sessions_closed(calendar, requests, pd.Timestamp.now(tz="UTC") if now is None else now)
     summaries, failures = [], []
-    for symbol, sessions in requests.items():
-        days = sorted(set(sessions))
-        if not days:
-            continue
-        try:
-            bars, rejects = source.fetch_checked(symbol, days[0], days[-1])
-            wanted = set(days)
-            if len(bars):
-                bars = bars[bars["session"].dt.date.isin(wanted)].reset_index(drop=True)
-            rejects = tuple(r for r in rejects if r.session is None or r.session in wanted)
-            store.write_partitions(symbol, days, bars, source=source.name, rejects=rejects)
-        except (SourceError, ValueError) as exc:
-            failures.append(IngestFailure(
-                symbol, tuple(days), f"{type(exc).__name__}: {str(exc).splitlines()[0]}"))
-            continue
-        exchange = set(calendar.sessions(days[0], days[-1]))
-        per = _per_session(days, bars, exchange, rejects)
-        summaries.append(
-            IngestSummary(
-                symbol=symbol,
-                source=source.name,
-                sessions=tuple(days),
-                rows=len(bars),
-                data_version=data_version(bars),
-                holidays=tuple(p.session for p in per if p.holiday),
-                missing=tuple(p.session for p in per if p.missing),
-                first_timestamp=bars["timestamp"].iloc[0] if len(bars) else None,
-                last_timestamp=bars["timestamp"].iloc[-1] if len(bars) else None,
-                last_close=float(bars["close"].iloc[-1]) if len(bars) else None,
-                per_session=per,
-                rejects=rejects,
-            )
-        )
+    items = [(sym, sorted(set(days))) for sym, days in requests.items() if days]
+    for i in range(0, len(items), WRITE_CHUNK):
+        fetched = []
+        for symbol, days in items[i:i + WRITE_CHUNK]:
+            try:
+                fetched.append((symbol, days, *_fetch(source, symbol, days)))
+            except (SourceError, ValueError) as exc:
+                failures.append(_failure(symbol, days, exc))
+        written = _write(store, source.name, fetched, failures)
+        for symbol, days, bars, rejects in written:
+            summaries.append(_summary(source.name, calendar, symbol, days, bars, rejects))
     return IngestReport(tuple(summaries), tuple(failures))
+
+
+def _fetch(source, symbol: str, days: list[date]):
+    bars, rejects = source.fetch_checked(symbol, days[0], days[-1])
+    wanted = set(days)
+    if len(bars):
+        bars = bars[bars["session"].dt.date.isin(wanted)].reset_index(drop=True)
+    return bars, tuple(r for r in rejects if r.session is None or r.session in wanted)
+
+
+def _failure(symbol: str, days: Sequence[date], exc: Exception) -> IngestFailure:
+    return IngestFailure(symbol, tuple(days), f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+
+
+def _write(store, source_name: str, fetched: list, failures: list) -> list:
+    """Write a chunk of symbols in one transaction; if that fails, one by one, so that only
+    the symbol at fault fails."""
+    if not fetched:
+        return []
+    try:
+        store.write_many([(s, d, b, r) for s, d, b, r in fetched], source=source_name)
+        return fetched
+    except ValueError:
+        pass  # found below, symbol by symbol
+    written = []
+    for symbol, days, bars, rejects in fetched:
+        try:
+            store.write_partitions(symbol, days, bars, source=source_name, rejects=rejects)
+            written.append((symbol, days, bars, rejects))
+        except ValueError as exc:
+            failures.append(_failure(symbol, days, exc))
+    return written
+
+
+def _summary(source_name, calendar, symbol, days, bars, rejects) -> IngestSummary:
+    exchange = set(calendar.sessions(days[0], days[-1]))
+    per = _per_session(days, bars, exchange, rejects)
+    return IngestSummary(
+        symbol=symbol,
+        source=source_name,
+        sessions=tuple(days),
+        rows=len(bars),
+        data_version=data_version(bars),
+        holidays=tuple(p.session for p in per if p.holiday),
+        missing=tuple(p.session for p in per if p.missing),
+        first_timestamp=bars["timestamp"].iloc[0] if len(bars) else None,
+        last_timestamp=bars["timestamp"].iloc[-1] if len(bars) else None,
+        last_close=float(bars["close"].iloc[-1]) if len(bars) else None,
+        per_session=per,
+        rejects=rejects,
+    )

@@ -122,13 +122,18 @@ def advisory_lock_key(name: str) -> int:
 
 
 @contextmanager
-def write_transaction(engine: Engine, *, lock_name: str) -> Iterator[Connection]:
-    """One write transaction holding the lock for ``lock_name`` (see the module docstring)."""
+def write_transaction(
+    engine: Engine, *, lock_name: str, more_locks: Sequence[str] = ()
+) -> Iterator[Connection]:
+    """One write transaction holding the lock for ``lock_name`` (see the module docstring), and
+    on PostgreSQL also those of ``more_locks`` (pass all names sorted: a fixed order cannot
+    deadlock with other writers)."""
     with engine.begin() as conn:
         if backend_name(conn) == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(advisory_lock_key(lock_name))))
+            for name in (lock_name, *more_locks):
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(advisory_lock_key(name))))
         yield conn
 
 

@@ -133,41 +133,57 @@ class BarStore:
         same transaction, each dated one a critical anomaly of its session (see
         :mod:`._quarantine`); a session written without rejects leaves the quarantine.
         """
+        return self.write_many([(symbol, sessions, bars, rejects)], source=source)[0]
+
+    def write_many(self, items: Sequence[tuple], *, source: str) -> list[WriteSummary]:
+        """:meth:`write_partitions` for several symbols in ONE transaction (the bulk path of a
+        nightly run: one commit instead of one per symbol). ``items`` are
+        ``(symbol, sessions, bars, rejects)``; every item is checked before the transaction, and
+        any error writes nothing of any item."""
         if not isinstance(source, str) or not source.strip():
             raise ValueError(f"source must be a non-empty label, got {source!r}")
-        sym = normalize_symbol(symbol)
-        days = normalize_sessions(sessions)
-        label = f"{source}:{sym}"
-        frame = validate_bars(bars, source=label)
-        check_partition_rows(bars, frame, sym, days, source=label)
-        versions = session_versions(frame)
+        prepared = []
+        for symbol, sessions, bars, rejects in items:
+            sym = normalize_symbol(symbol)
+            days = normalize_sessions(sessions)
+            label = f"{source}:{sym}"
+            frame = validate_bars(bars, source=label)
+            check_partition_rows(bars, frame, sym, days, source=label)
+            prepared.append((sym, days, frame, session_versions(frame), list(rejects)))
+        if not prepared:
+            return []
         now = utc_now()
+        names = sorted({f"{market_bars.name}:{p[0]}" for p in prepared})
         try:
-            with write_transaction(self.engine, lock_name=f"{market_bars.name}:{sym}") as conn:
-                replace_partitions(
-                    conn,
-                    market_bars,
-                    frame,
-                    symbol=sym,
-                    sessions=days,
-                    versions=versions,
-                    source=source,
-                    written_at=now,
-                )
-                replace_quarantine(conn, sym, days, list(rejects), versions, now)
+            with write_transaction(self.engine, lock_name=names[0], more_locks=names[1:]) as conn:
+                for sym, days, frame, versions, rejects in prepared:
+                    replace_partitions(
+                        conn, market_bars, frame, symbol=sym, sessions=days, versions=versions,
+                        source=source, written_at=now,
+                    )
+                    replace_quarantine(conn, sym, days, rejects, versions, now)
         except sa.exc.IntegrityError as exc:
+            if len(prepared) > 1:
+                raise PartitionConflictError(
+                    f"{source}: nothing was written for {len(prepared)} symbols: a bar collides "
+                    f"with a stored bar of another session; write them one by one to find it"
+                ) from exc
+            sym, days, frame, _, _ = prepared[0]
             raise PartitionConflictError(
-                f"{label}: nothing was written for {describe_sessions(days)}: "
+                f"{source}:{sym}: nothing was written for {describe_sessions(days)}: "
                 f"{self._describe_conflict(sym, days, frame)}"
             ) from exc
-        return WriteSummary(
-            symbol=sym,
-            sessions=days,
-            rows=len(frame),
-            data_version=data_version(frame),
-            first_timestamp=frame["timestamp"].iloc[0] if len(frame) else None,
-            last_timestamp=frame["timestamp"].iloc[-1] if len(frame) else None,
-        )
+        return [
+            WriteSummary(
+                symbol=sym,
+                sessions=days,
+                rows=len(frame),
+                data_version=data_version(frame),
+                first_timestamp=frame["timestamp"].iloc[0] if len(frame) else None,
+                last_timestamp=frame["timestamp"].iloc[-1] if len(frame) else None,
+            )
+            for sym, days, frame, _, _ in prepared
+        ]
 
     def _describe_conflict(self, symbol: str, days: Sequence[date], frame: pd.DataFrame) -> str:
         """Which new bar collides with a stored bar of a session outside ``days`` (error path)."""
