@@ -65,7 +65,7 @@ def scenario(name, pg, symbols, start, end):
         assert result.success
         runs = len(instance.get_runs())
         parts = len(symbols) * len(weekdays(start, end))
-        rows = sum(m.metadata["rows"].value for m in result.asset_materializations_for_node("market_data")[:1])
+        rows = sum(m.metadata["rows"].value for m in result.asset_materializations_for_node("market_data"))
         print(f"{name:34s} {wall:8.1f} s  runs={runs}  partitions={parts:6d}  "
               f"({parts / wall:7.1f} partitions/s; rows written={rows})")
 

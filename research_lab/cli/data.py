@@ -1,4 +1,5 @@
-"""``research-lab data``: ingest market data through Dagster, list and show stored bars."""
+"""``research-lab data``: ingest market data through Dagster, list and show stored bars, list
+quarantined rows, remove a symbol."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def register(sub) -> None:
 
     ing = dsub.add_parser(
         "ingest",
-        help="materialize market_data for symbols × sessions (one Dagster run per symbol)",
+        help="materialize market_data for symbols × sessions (one Dagster run for all symbols)",
     )
     ing.add_argument("--symbols", nargs="+", required=True, help="symbols (space or comma separated)")
     ing.add_argument("--start", type=iso_date, required=True, help="first session, YYYY-MM-DD")
@@ -33,6 +34,16 @@ def register(sub) -> None:
     show.add_argument("--end", type=iso_date)
     show.add_argument("--tail", type=positive_int, default=10, help="rows to print (default 10)")
     show.set_defaults(func=cmd_show)
+
+    quar = dsub.add_parser("quarantine", help="list source rows set aside as invalid, with why")
+    quar.add_argument("symbol", nargs="?", help="only this symbol")
+    quar.set_defaults(func=cmd_quarantine)
+
+    rm = dsub.add_parser("remove", help="remove a symbol from the Dagster symbol partitions")
+    rm.add_argument("symbol")
+    rm.add_argument("--purge", action="store_true",
+                    help="also delete its stored bars, anomaly scores and quarantined rows")
+    rm.set_defaults(func=cmd_remove)
 
 
 def _store():
@@ -75,48 +86,76 @@ def _present(instance, symbol: str) -> set[date]:
     return stored & materialized
 
 
+def ingest_plan(instance, symbols: list[str], start: date, end: date,
+                only_missing: bool) -> list[tuple[list[str], date, date]]:
+    """Runs to launch: (contiguous block of symbols, first, last) rectangles, as few as the
+    symbol partitions' order allows (all symbols × one range is one run)."""
+    from research_lab.core.marketdata.planning import missing_ranges, weekdays
+    from research_lab.defs.marketdata.backfill import add_symbols, symbol_blocks
+
+    order = add_symbols(instance, symbols)
+    if not only_missing:
+        return [(block, start, end) for block in symbol_blocks(order, symbols)]
+    wanted = weekdays(start, end)
+    by_range: dict[tuple[date, date], list[str]] = {}
+    for s in symbols:
+        for rng in missing_ranges(wanted, _present(instance, s)):
+            by_range.setdefault(rng, []).append(s)
+    return [(block, a, b) for (a, b), syms in sorted(by_range.items())
+            for block in symbol_blocks(order, syms)]
+
+
 def ingest(symbols: list[str], start: date, end: date, *, only_missing: bool = False,
            debug: bool = False) -> int:
     """Materialize symbols × [start, end] on the current Dagster instance with a progress bar.
 
-    One run per symbol (per gap with ``only_missing``, which skips partitions the store has).
+    Symbols are validated and every session must have closed before anything is registered or
+    run. All symbols × the range are one run when the symbols are contiguous in the instance's
+    ``symbol`` partitions (always for symbols added together); ``only_missing`` skips
+    partitions the store and the instance already have. A symbol that fails does not stop the
+    others: it is named with the reason and the exit code is 1.
     """
     import dagster as dg
+    import pandas as pd
     from tqdm import tqdm
 
-    from research_lab.core.marketdata.planning import missing_ranges, weekdays
+    from research_lab.core.marketdata.calendar import TradingCalendar
+    from research_lab.core.marketdata.ingest import check_sessions_closed
+    from research_lab.core.marketdata.symbols import validate_symbols
+    from research_lab.core.settings import load_settings
     from research_lab.defs.marketdata.backfill import materialize_range
     from research_lab.defs.partitions import SESSION_START
 
+    symbols = validate_symbols(symbols)
     if end < start:
         raise ValueError(f"--end {end} is before --start {start}")
     if start < date.fromisoformat(SESSION_START):
         raise ValueError(f"--start {start} is before the first session partition {SESSION_START}")
-    wanted = weekdays(start, end)
+    calendar = TradingCalendar(load_settings().calendar)
+    check_sessions_closed(calendar, {"": [end]}, pd.Timestamp.now(tz="UTC"))
     failed: list[str] = []
     codes: list[int] = []
     with dg.DagsterInstance.get() as instance:
-        plan = [(s, start, end) for s in symbols]
-        if only_missing:
-            plan = [(s, a, b) for s in symbols for a, b in missing_ranges(wanted, _present(instance, s))]
+        known = set(instance.get_dynamic_partitions("symbol"))
+        plan = ingest_plan(instance, symbols, start, end, only_missing)
         if not plan:
             print("nothing to ingest: every partition is already materialized", file=sys.stderr)
             return 0
-        known = set(instance.get_dynamic_partitions("symbol"))
-        for symbol, first, last in tqdm(plan, desc="ingest", unit="run", file=sys.stderr):
+        for block, first, last in tqdm(plan, desc="ingest", unit="run", file=sys.stderr):
             result = materialize_range(
-                instance, [symbol], first, last, raise_on_error=False,
+                instance, block, first, last, raise_on_error=False,
                 log_level="WARNING" if debug else "CRITICAL",
             )
             if not result.success:
-                failed.append(symbol)
-                if symbol not in known:  # a refused new symbol leaves no partition behind
-                    instance.delete_dynamic_partition("symbol", symbol)
-                code, line = run_failure(result) or (1, "see the run logs")
+                code, line = run_failure(result) or (1, f"{block[0]}..{block[-1]}: see the run logs")
                 codes.append(code)
-                print(f"{symbol}: ingestion failed: {line}", file=sys.stderr)
+                failed.append(line)
+                for symbol in block:  # a refused new symbol leaves no partition behind
+                    if symbol not in known and not _present(instance, symbol):
+                        instance.delete_dynamic_partition("symbol", symbol)
+    for message in failed:
+        print(f"ingestion failed: {message}", file=sys.stderr)
     if failed:
-        print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 2 if all(c == 2 for c in codes) else 1
     return 0
 
@@ -153,6 +192,45 @@ def cmd_symbols(args: argparse.Namespace) -> int:
     for symbol in store.symbols():
         sessions = store.sessions(symbol)
         print(f"{symbol:10s} {len(sessions):6d} sessions  {sessions[0]} .. {sessions[-1]}")
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from research_lab.core.marketdata.store import read_quarantine
+
+    store = _store()
+    try:
+        rows = read_quarantine(store, args.symbol)
+    finally:
+        store.close()
+    if rows.empty:
+        print("no quarantined rows" + (f" for {args.symbol.upper()}" if args.symbol else ""))
+        return 0
+    for r in rows.itertuples(index=False):
+        day = "no date   " if r.session != r.session else r.session.date().isoformat()
+        print(f"{r.symbol:8s} {day} line {r.row:<6d} {r.field:10s} {r.reason}  ({r.source})")
+    print(f"{len(rows)} quarantined row(s); fix them at the source and re-ingest the session, "
+          f"or acknowledge with `research-lab quality ack`")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from research_lab.defs.marketdata.backfill import remove_symbol
+
+    store = _store() if args.purge else None
+    try:
+        with dg.DagsterInstance.get() as instance:
+            done = remove_symbol(instance, args.symbol, store=store)
+    finally:
+        if store is not None:
+            store.close()
+    print(f"{done['symbol']}: removed from the symbol partitions"
+          if done["partition_removed"] else f"{done['symbol']}: was not a symbol partition")
+    if args.purge:
+        print(f"{done['symbol']}: deleted {done['bars_deleted']} stored bars, their anomaly "
+              f"scores and quarantined rows")
     return 0
 
 

@@ -3,11 +3,18 @@
 :func:`discover` is the brain of the market-data sensor, kept free of Dagster so it can be tested
 directly. It returns the partitions to request and the next cursor; the cursor remembers what
 was already requested (per symbol, a watermark session; per landing file, its mtime and size)
-so that nothing is requested twice, even while a requested run has not finished yet.
+so that nothing is requested twice. Partitions of runs still in flight (``in_flight``) are never
+requested again, whatever the cursor says.
+
+A new or changed landing file is compared session by session with the store: a session is
+requested when the store lacks it or holds a different data version (a corrected price), and
+the request's run key carries the file's signature, so a second correction of the same session
+is a new run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +22,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from research_lab.core.marketdata.symbols import symbol_problem
 from research_lab.core.marketdata.planning import (
     RangeRequest,
     group_requests,
@@ -45,6 +53,7 @@ class Discovery:
     new_symbols: tuple[str, ...]
     requests: tuple[RangeRequest, ...]
     cursor: DiscoveryCursor
+    invalid_symbols: tuple[str, ...] = ()  # names the source offers that cannot be registered
 
     @property
     def partitions(self) -> int:
@@ -61,37 +70,48 @@ def discover(
     *,
     history_years: int,
     earliest: date,
+    in_flight: Sequence[tuple[frozenset, date, date]] = (),
 ) -> Discovery:
     """Partitions to request now.
 
     - a source with landing files (csv): every new or changed file's sessions that the store
-      lacks;
+      lacks or holds with another data version;
     - other sources: for each symbol, the sessions after its watermark (last stored or last
       requested session) up to the last completed exchange session; a new symbol starts
       ``history_years`` back.
     ``earliest`` is the first ``session`` partition; nothing before it is requested.
+    ``in_flight`` lists the rectangles (symbols, first, last session) of runs not finished yet.
     """
+    def busy(symbol: str, day: date) -> bool:
+        return any(symbol in syms and a <= day <= b for syms, a, b in in_flight)
+
     cursor = DiscoveryCursor(dict(cursor.through), dict(cursor.files))
     last = calendar.last_completed_session(now)
-    universe = list(dict.fromkeys(source.symbols()))
+    offered = list(dict.fromkeys(source.symbols()))
+    invalid = tuple(f"{s!r} {symbol_problem(s)}" for s in offered if symbol_problem(s))
+    universe = [s for s in offered if not symbol_problem(s)]
     new_symbols = tuple(s for s in universe if s not in set(known_symbols))
     all_symbols = list(known_symbols) + list(new_symbols)
     gaps: dict[str, list[tuple[date, date]]] = {}
     if last is None:
-        return Discovery(new_symbols, (), cursor)
+        return Discovery(new_symbols, (), cursor, invalid)
 
     if hasattr(source, "list_files"):
+        signatures = []
         for symbol, path, mtime, size in source.list_files():
             signature = f"{mtime}:{size}"
-            if cursor.files.get(str(path)) == signature:
+            if cursor.files.get(str(path)) == signature or symbol_problem(symbol):
                 continue
-            bars = source.fetch(symbol, earliest, last)
+            changed = _changed_sessions(source, store, symbol, earliest, last)
+            changed = [d for d in changed if not busy(symbol, d)]
             cursor.files[str(path)] = signature
-            if bars.empty:
-                continue
-            first = max(bars["session"].iloc[0].date(), earliest)
-            wanted = weekdays(first, bars["session"].iloc[-1].date())
-            gaps.setdefault(symbol, []).extend(missing_ranges(wanted, store.sessions(symbol)))
+            signatures.append(f"{path}={signature}")
+            if changed:
+                gaps[symbol] = _runs(changed)
+        tag = hashlib.blake2b("|".join(signatures).encode(), digest_size=4).hexdigest()
+        requests = [RangeRequest(r.symbols, r.start, r.end, version=tag)
+                    for r in group_requests(gaps, all_symbols)]
+        return Discovery(new_symbols, tuple(requests), cursor, invalid)
     else:
         default_start = max(earliest, last - timedelta(days=365 * history_years))
         for symbol in universe:
@@ -100,13 +120,40 @@ def discover(
                 marks.append(date.fromisoformat(cursor.through[symbol]))
             marks = [m for m in marks if m is not None]
             start = max(marks) + timedelta(days=1) if marks else default_start
-            wanted = weekdays(start, last)
+            wanted = [d for d in weekdays(start, last) if not busy(symbol, d)]
             if wanted:
-                gaps[symbol] = [(wanted[0], wanted[-1])]
+                gaps[symbol] = _runs(wanted)
             cursor.through[symbol] = max([last, *marks]).isoformat()
 
     requests = group_requests(gaps, all_symbols)
-    return Discovery(new_symbols, tuple(requests), cursor)
+    return Discovery(new_symbols, tuple(requests), cursor, invalid)
+
+
+def _changed_sessions(source, store, symbol: str, earliest: date, last: date) -> list[date]:
+    """Weekdays of the file's span whose store partition is missing or holds another version
+    (valid rows only: a quarantined row changes nothing until it is fixed)."""
+    from research_lab.core.marketdata.store._bars import session_versions
+
+    bars = source.fetch_checked(symbol, earliest, last).bars
+    if bars.empty:
+        return []
+    first = max(bars["session"].iloc[0].date(), earliest)
+    versions = session_versions(bars)
+    ledger = store.partitions(symbol)
+    stored = dict(zip(pd.to_datetime(ledger["session"]).dt.date, ledger["data_version"]))
+    return [d for d in weekdays(first, bars["session"].iloc[-1].date())
+            if d not in stored or stored[d] != versions.get(d, "empty")]
+
+
+def _runs(days: Sequence[date]) -> list[tuple[date, date]]:
+    """Sorted weekdays grouped into (first, last) ranges of consecutive weekdays."""
+    runs: list[tuple[date, date]] = []
+    for d in days:
+        if runs and weekdays(runs[-1][1], d)[1:] == [d]:
+            runs[-1] = (runs[-1][0], d)
+        else:
+            runs.append((d, d))
+    return runs
 
 
 __all__ = ["Discovery", "DiscoveryCursor", "discover", "last_weekday_on_or_before"]

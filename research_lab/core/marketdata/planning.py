@@ -19,11 +19,13 @@ class RangeRequest:
     symbols: tuple[str, ...]
     start: date
     end: date
+    version: str = ""  # what the source held when requested (a changed file gets a new key)
 
     @property
     def run_key(self) -> str:
         who = ",".join(self.symbols) if len(self.symbols) <= 3 else f"{len(self.symbols)}symbols"
-        return f"{who}:{self.start.isoformat()}:{self.end.isoformat()}"
+        key = f"{who}:{self.start.isoformat()}:{self.end.isoformat()}"
+        return f"{key}:{self.version}" if self.version else key
 
 
 def weekdays(start: date, end: date) -> list[date]:

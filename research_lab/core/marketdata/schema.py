@@ -141,10 +141,12 @@ def validate_bars(
         return empty_bars()
 
     sym = out["symbol"]
-    bad = sym.isna() | (sym.astype(str).str.strip() == "")
-    if bad.any():
-        raise fail("symbol is empty", int(np.argmax(bad.to_numpy())), "symbol")
-    out["symbol"] = sym.astype(str).str.strip().str.upper()
+    # normalize each distinct name once (a frame usually holds one symbol)
+    names = {v: ("" if v is None or v != v else str(v).strip().upper()) for v in pd.unique(sym)}
+    if "" in names.values():
+        bad = sym.map(names).to_numpy() == ""
+        raise fail("symbol is empty", int(np.argmax(bad)), "symbol")
+    out["symbol"] = sym.map(names).astype(object)
 
     session = pd.to_datetime(out["session"], errors="coerce", format="mixed")
     if session.isna().any():
@@ -162,6 +164,16 @@ def validate_bars(
 
     for col in NUMERIC_COLUMNS:
         raw = out[col]
+        if pd.api.types.is_float_dtype(raw) or pd.api.types.is_integer_dtype(raw):
+            # already numbers: only missing and non-finite values to find (no text to parse)
+            values = raw.astype("float64")
+            if values.isna().any():
+                raise fail("missing value (empty or NaN)", int(np.argmax(values.isna().to_numpy())), col)
+            if not np.isfinite(values.to_numpy()).all():
+                pos = int(np.argmax(~np.isfinite(values.to_numpy())))
+                raise fail(f"not finite: {float(values.iloc[pos])!r}", pos, col)
+            out[col] = values
+            continue
         num = pd.to_numeric(raw, errors="coerce")
         blank = raw.isna() | raw.astype(str).str.strip().str.lower().isin(("nan", ""))
         unparsable = num.isna() & ~blank

@@ -127,6 +127,28 @@ class ScoreRun:
     thresholds: str = ""
 
 
+def with_quarantine(store, symbol: str, days: Sequence[date], scores: pd.DataFrame) -> pd.DataFrame:
+    """``scores`` with every session that has quarantined source rows made critical (rule
+    ``quarantine``, one reason per row), so the gate blocks it until fixed or acknowledged."""
+    from research_lab.core.marketdata.quarantine import QUARANTINE_RULE
+    from research_lab.core.marketdata.store import read_quarantine
+
+    found = read_quarantine(store, symbol, days[0], days[-1])
+    if found.empty or scores.empty:
+        return scores
+    out = scores.copy()
+    for day, rows in found.groupby("session"):
+        hit = pd.to_datetime(out["session"]) == day
+        extra = [f"quarantined row: line {r.row} field {r.field!r}: {r.reason}"
+                 for r in rows.itertuples(index=False)]
+        for i in out.index[hit]:
+            rules = [r for r in str(out.at[i, "rules"]).split(",") if r]
+            out.at[i, "severity"] = "critical"
+            out.at[i, "reasons"] = json.dumps(extra + json.loads(out.at[i, "reasons"] or "[]"))
+            out.at[i, "rules"] = ",".join(dict.fromkeys([QUARANTINE_RULE, *rules]))
+    return out
+
+
 def score_partitions(
     store,
     symbol: str,
@@ -151,6 +173,7 @@ def score_partitions(
         bars, days, exchange_sessions=exchange, thresholds=book.for_symbol(sym), config=cfg,
         symbol=sym, label=book.label(sym),
     )
+    scores = with_quarantine(store, sym, days, scores)
     write_scores(store, sym, days, scores)
     counts = {s: int((scores["severity"] == s).sum()) for s in SEVERITIES}
 

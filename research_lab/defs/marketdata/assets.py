@@ -1,9 +1,14 @@
 """The ``market_data`` asset: bars per symbol × session, written to the store.
 
 Thin on purpose: parse the partition keys, call ``core.marketdata.ingest``, run the rule checks
-of ``core.quality.bar_checks`` on what was stored, and return metadata. One run may cover a
-whole range (the backfill policy is a single run), and writes each symbol's sessions in one
-transaction.
+of ``core.quality.bar_checks`` on what was stored, and record each partition's materialization
+with its own metadata (data version included). A run where every symbol succeeds returns one
+result and Dagster writes the per-partition events itself (batched on PostgreSQL with
+``DAGSTER_EVENT_BATCH_SIZE``); a run with a failed symbol logs one event per stored partition
+(with the partition's data version as the event's) and then fails. One run may cover a whole range (the backfill policy
+is a single run) and writes each symbol's sessions in one transaction. A symbol the source
+cannot serve fails alone: the others are recorded materialized, then the step fails naming it,
+and Dagster marks exactly its partitions failed. Quarantined rows fail ``schema_ohlc``.
 """
 
 
@@ -12,19 +17,24 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from research_lab.core.quality.bar_checks import CHECKS, ERROR, CheckOutcome, run_bar_checks
+from research_lab.core.quality.bar_checks import CHECKS, CheckOutcome, run_bar_checks
 from research_lab.core.settings import load_settings
-from research_lab.defs.partitions import market_partitions, split_market_key
+from research_lab.defs.partitions import market_key, market_partitions, split_market_key
 from research_lab.defs.resources import CalendarResource, SourceResource, StoreResource
 
 CHECK_CONTEXT_DAYS = 14  # earlier calendar days read as context for stale/extreme-move rules
+
+DATA_VERSION_TAG = "dagster/data_version"  # the tag Dagster reads a materialization's version from
+SCHEMA_CHECK = "schema_ohlc"
 
 market_data_check_specs = [
     dg.AssetCheckSpec(
         name,
         asset="market_data",
         description=f"[{severity}] {description}",
-        blocking=severity == ERROR,
+        # not blocking: one bad row must not skip the downstream partitions of every other
+        # symbol in the run; the quality gate blocks that symbol's sessions instead
+        blocking=False,
     )
     for name, (severity, description) in CHECKS.items()
 ]
@@ -39,13 +49,18 @@ def requests_from_keys(keys) -> dict[str, list[date]]:
     return {s: sorted(days) for s, days in out.items()}
 
 
-def _merge(outcomes_by_symbol: dict[str, list[CheckOutcome]]) -> list[dg.AssetCheckResult]:
+def _merge(
+    outcomes_by_symbol: dict[str, list[CheckOutcome]], quarantined: dict[str, list[str]]
+) -> list[dg.AssetCheckResult]:
+    """One result per check over every symbol; quarantined rows fail ``schema_ohlc``."""
     results = []
     for name, (severity, _) in CHECKS.items():
         failing = []
         for symbol, outcomes in outcomes_by_symbol.items():
             outcome = next(o for o in outcomes if o.name == name)
             failing.extend(f"{symbol} {d.isoformat()}: {why}" for d, why in outcome.failing)
+            if name == SCHEMA_CHECK:
+                failing.extend(f"{symbol} quarantined {why}" for why in quarantined.get(symbol, []))
         results.append(
             dg.AssetCheckResult(
                 check_name=name,
@@ -62,40 +77,27 @@ def _merge(outcomes_by_symbol: dict[str, list[CheckOutcome]]) -> list[dg.AssetCh
     return results
 
 
-def _metadata(summaries) -> dict:
-    rows = sum(s.rows for s in summaries)
-    firsts = [s.first_timestamp for s in summaries if s.first_timestamp is not None]
-    lasts = [s for s in summaries if s.last_timestamp is not None]
-    holidays = sorted({d for s in summaries for d in s.holidays})
+def partition_metadata(summary, result) -> dict:
+    """The metadata of one (symbol, session) partition: its own rows, timestamps, version."""
     md = {
-        "rows": dg.MetadataValue.int(rows),
-        "partitions": dg.MetadataValue.int(sum(len(s.sessions) for s in summaries)),
-        "symbols": dg.MetadataValue.text(", ".join(s.symbol for s in summaries)),
-        "source": dg.MetadataValue.text(", ".join(sorted({s.source for s in summaries}))),
-        "data_version": dg.MetadataValue.text(
-            summaries[0].data_version if len(summaries) == 1 else
-            ",".join(f"{s.symbol}={s.data_version}" for s in summaries)
-        ),
+        "rows": dg.MetadataValue.int(result.rows),
+        "source": dg.MetadataValue.text(summary.source),
+        "data_version": dg.MetadataValue.text(result.data_version),
     }
-    if firsts:
-        md["first_timestamp"] = dg.MetadataValue.timestamp(min(firsts).to_pydatetime())
-    if lasts:
-        last = max(lasts, key=lambda s: s.last_timestamp)
-        md["last_timestamp"] = dg.MetadataValue.timestamp(last.last_timestamp.to_pydatetime())
-        md["last_close"] = dg.MetadataValue.float(float(last.last_close))
-    if holidays:
-        md["holidays"] = dg.MetadataValue.text(", ".join(d.isoformat() for d in holidays))
-    if rows == 0:
+    if result.first_timestamp is not None:
+        md["first_timestamp"] = dg.MetadataValue.timestamp(result.first_timestamp.to_pydatetime())
+        md["last_timestamp"] = dg.MetadataValue.timestamp(result.last_timestamp.to_pydatetime())
+        md["last_close"] = dg.MetadataValue.float(result.last_close)
+    if result.quarantined:
+        reasons = [r.describe() for r in summary.rejects if r.session == result.session]
+        md["quarantined_rows"] = dg.MetadataValue.int(result.quarantined)
+        md["quarantine"] = dg.MetadataValue.md("\n".join(f"- {r}" for r in reasons))
+    if result.rows == 0:
         md["note"] = dg.MetadataValue.text(
-            "no bars: " + ("exchange holiday (market closed)" if holidays else
-                           "the source had no bars for these sessions")
+            "no bars: exchange holiday (market closed)" if result.holiday else
+            "quarantined: every row of this session failed validation" if result.quarantined else
+            "the source had no bar for this session"
         )
-    if len(summaries) > 1:
-        table = ["| symbol | sessions | rows | last close | data version |", "|---|---|---|---|---|"]
-        for s in summaries:
-            close = f"{s.last_close:.4f}" if s.last_close is not None else "-"
-            table.append(f"| {s.symbol} | {len(s.sessions)} | {s.rows} | {close} | {s.data_version} |")
-        md["by_symbol"] = dg.MetadataValue.md("\n".join(table))
     return md
 
 
@@ -103,17 +105,19 @@ def _metadata(summaries) -> dict:
     partitions_def=market_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=market_data_check_specs,
+    output_required=False,
     group_name="market_data",
     kinds={"python", "sql"},
     description="Daily OHLCV bars per symbol × session from the configured source, validated "
-    "and stored (one transaction per symbol; a holiday partition is empty and says so).",
+    "and stored (one transaction per symbol). Invalid rows are quarantined with their reason; a "
+    "symbol the source cannot serve fails alone; each partition records its own metadata.",
 )
 def market_data(
     context: dg.AssetExecutionContext,
     source: SourceResource,
     store: StoreResource,
     calendar: CalendarResource,
-) -> dg.MaterializeResult:
+):
     from research_lab.core.marketdata.ingest import ingest_partitions
 
     requests = requests_from_keys(context.partition_keys)
@@ -122,24 +126,47 @@ def market_data(
         f"ingesting {sum(map(len, requests.values()))} partitions of {len(requests)} symbol(s) "
         f"from {src.name} into {st.url}"
     )
-    summaries = ingest_partitions(src, st, cal, requests)
+    report = ingest_partitions(src, st, cal, requests)
 
     settings = load_settings()
-    outcomes = {}
-    for symbol, days in requests.items():
-        bars = st.read_bars(symbol, days[0] - timedelta(days=CHECK_CONTEXT_DAYS), days[-1])
+    outcomes, quarantined = {}, {}
+    for summary in report.summaries:
+        days = list(summary.sessions)
+        for result in summary.per_session:
+            key = str(market_key(summary.symbol, result.session))
+            if report.failures:  # only these partitions are materialized: one event each
+                context.log_event(dg.AssetMaterialization(
+                    asset_key=context.asset_key, partition=key,
+                    metadata=partition_metadata(summary, result),
+                    tags={DATA_VERSION_TAG: result.data_version},
+                ))
+            else:  # every partition of the run: Dagster's own events (batched on PostgreSQL)
+                context.add_asset_metadata(partition_metadata(summary, result), partition_key=key)
+        bars = st.read_bars(summary.symbol, days[0] - timedelta(days=CHECK_CONTEXT_DAYS), days[-1])
         exchange_days = [d for d in cal.sessions(days[0], days[-1]) if d in set(days)]
-        outcomes[symbol] = run_bar_checks(
+        outcomes[summary.symbol] = run_bar_checks(
             bars,
             days,
             exchange_days,
             stale_run=settings.stale_run,
-            max_abs_log_return=settings.extreme_move_limit(symbol),
+            max_abs_log_return=settings.extreme_move_limit(summary.symbol),
         )
-
-    version = summaries[0].data_version if len(summaries) == 1 else None
-    return dg.MaterializeResult(
-        metadata=_metadata(summaries),
-        check_results=_merge(outcomes),
-        data_version=dg.DataVersion(version) if version else None,
-    )
+        quarantined[summary.symbol] = [r.describe() for r in summary.rejects]
+        if summary.rejects:
+            context.log.warning(
+                f"{summary.symbol}: {len(summary.rejects)} invalid row(s) quarantined: "
+                + "; ".join(quarantined[summary.symbol][:5])
+            )
+    checks = _merge(outcomes, quarantined) if outcomes else []
+    if not report.failures:
+        yield dg.MaterializeResult(check_results=checks)
+        return
+    yield from checks
+    if report.failures:
+        lines = [f"{f.symbol} ({len(f.sessions)} partitions): {f.reason}" for f in report.failures]
+        raise dg.Failure(
+            description=f"{len(report.failures)} symbol(s) failed, the others were stored: "
+            + "; ".join(lines),
+            metadata={"failed_symbols": dg.MetadataValue.text(
+                ", ".join(f.symbol for f in report.failures))},
+        )

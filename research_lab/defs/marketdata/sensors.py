@@ -3,7 +3,10 @@
 Each tick asks ``core.marketdata.discovery.discover`` what is new (new symbols, sessions past
 each symbol's watermark, new or changed landing files of the csv source), adds new symbols to the
 ``symbol`` partitions and requests exactly the missing partitions, one run per range. The cursor
-records what was requested, so nothing is requested twice.
+records what was requested, so nothing is requested twice, and the partitions of ingestion
+runs still queued or running are never requested again (:func:`in_flight_rectangles`). A
+changed landing file is compared with the store session by session, so a corrected price is
+re-ingested. Names the source offers that are not valid symbols are logged, never registered.
 """
 
 
@@ -12,10 +15,39 @@ from datetime import date
 import dagster as dg
 
 from research_lab.core.settings import load_settings
-from research_lab.defs.marketdata.jobs import market_data_job
+from research_lab.defs.marketdata.jobs import INGESTION_TAGS, market_data_job
 from research_lab.defs.marketdata.requests import to_run_request
 from research_lab.defs.partitions import SESSION_START, symbol_partitions
 from research_lab.defs.resources import CalendarResource, SourceResource, StoreResource
+
+
+IN_FLIGHT = (
+    dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING,
+)
+
+
+def in_flight_rectangles(instance: dg.DagsterInstance) -> list[tuple[frozenset, date, date]]:
+    """(symbols, first, last session) of every ingestion run not finished yet."""
+    from research_lab.defs.marketdata.requests import RANGE_END_TAG, RANGE_START_TAG
+    from research_lab.defs.partitions import split_market_key
+
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(statuses=list(IN_FLIGHT), tags=INGESTION_TAGS), limit=1000
+    )
+    order = instance.get_dynamic_partitions(symbol_partitions.name)
+    out = []
+    for run in runs:
+        tags = run.tags
+        if RANGE_START_TAG in tags and RANGE_END_TAG in tags:
+            (s0, d0), (s1, d1) = map(split_market_key, (tags[RANGE_START_TAG], tags[RANGE_END_TAG]))
+        elif "dagster/partition" in tags:
+            s0, d0 = s1, d1 = split_market_key(tags["dagster/partition"])
+        else:
+            continue
+        i, j = (order.index(s0), order.index(s1)) if s0 in order and s1 in order else (0, -1)
+        out.append((frozenset(order[i:j + 1] or [s0, s1]), d0, d1))
+    return out
 
 
 def _now():
@@ -49,7 +81,10 @@ def market_data_sensor(
         now,
         history_years=load_settings().history_years,
         earliest=date.fromisoformat(SESSION_START),
+        in_flight=in_flight_rectangles(context.instance),
     )
+    for problem in found.invalid_symbols:
+        context.log.warning(f"source offers symbol {problem}: not registered")
     dynamic = (
         [symbol_partitions.build_add_request(list(found.new_symbols))] if found.new_symbols else []
     )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import pandas as pd
 
@@ -51,8 +51,21 @@ class BarSource(ABC):
     def fetch(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """Validated bars of ``symbol`` for the days in [start, end] (inclusive)."""
 
+    def fetch_checked(self, symbol: str, start: dt.date, end: dt.date) -> FetchResult:
+        """Like :meth:`fetch`, but invalid rows are returned as rejects instead of failing the
+        whole fetch. Sources whose rows can be checked one by one (files) override it; the
+        default has no rejects and fails as :meth:`fetch` does."""
+        return FetchResult(self.fetch(symbol, start, end), ())
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+class FetchResult(NamedTuple):
+    """The valid bars of a fetch and the rows that were set aside (``quarantine.RejectedRow``)."""
+
+    bars: pd.DataFrame
+    rejects: tuple
 
 
 def check_range(start: Any, end: Any) -> tuple[dt.date, dt.date]:

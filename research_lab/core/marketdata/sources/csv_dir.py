@@ -52,6 +52,7 @@ from research_lab.core.marketdata.schema import (
 )
 from research_lab.core.marketdata.sources._base import (
     BarSource,
+    FetchResult,
     SourceError,
     between,
     check_range,
@@ -135,6 +136,24 @@ class CsvDirSource(BarSource):
     def fetch(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         start, end = check_range(start, end)
         sym = symbol.strip().upper()
+        frame = self.read(self._file_for(sym), sym)
+        return between(frame, start, end) if len(frame) else empty_bars()
+
+    def fetch_checked(self, symbol: str, start: dt.date, end: dt.date) -> FetchResult:
+        """The valid bars in [start, end] and every invalid row of the file dated in that range
+        (or with an unreadable date), instead of failing on the first bad row."""
+        start, end = check_range(start, end)
+        path = self._file_for(symbol)
+        st = path.stat()
+        frame, rejects = _parse_lenient(
+            str(path), st.st_mtime_ns, st.st_size, symbol.strip().upper(), self.calendar.name
+        )
+        bars = between(frame, start, end) if len(frame) else empty_bars()
+        kept = tuple(r for r in rejects if r.session is None or start <= r.session <= end)
+        return FetchResult(bars, kept)
+
+    def _file_for(self, symbol: str) -> Path:
+        sym = symbol.strip().upper()
         files = {f.symbol: f for f in self.list_files()}
         if sym not in files:
             raise SourceError(
@@ -142,8 +161,7 @@ class CsvDirSource(BarSource):
                 f"(symbols: {', '.join(files) or 'none'})",
                 symbol=symbol, source=self.name,
             )
-        frame = self.read(files[sym].path, sym)
-        return between(frame, start, end) if len(frame) else empty_bars()
+        return files[sym].path
 
     def read(self, path: str | os.PathLike[str], symbol: str | None = None) -> pd.DataFrame:
         """All validated bars of one file (cached per path, modification time and size)."""
@@ -159,13 +177,9 @@ class CsvDirSource(BarSource):
         return _parse(str(p), st.st_mtime_ns, st.st_size, sym, self.calendar.name).copy()
 
 
-def _find(columns: dict[str, str], names: tuple[str, ...]) -> str | None:
-    return next((columns[n] for n in names if n in columns), None)
-
-
-@lru_cache(maxsize=128)
-def _parse(path: str, mtime_ns: int, size: int, symbol: str, calendar: str) -> pd.DataFrame:
-    """Read and validate one file; the cache key changes whenever the file does."""
+def _read_raw(path: str, symbol: str):
+    """(raw text frame without blank lines, file positions of its rows, bar column -> file
+    column, date column) of one file; a missing column or unreadable file raises."""
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (OSError, ValueError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
@@ -183,7 +197,43 @@ def _parse(path: str, mtime_ns: int, size: int, symbol: str, calendar: str) -> p
         )
     blank = (raw.apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy()
     positions = (~blank).nonzero()[0]
-    raw = raw.loc[~blank].reset_index(drop=True)
+    return raw.loc[~blank].reset_index(drop=True), positions, found, date_col
+
+
+@lru_cache(maxsize=128)
+def _parse_lenient(path: str, mtime_ns: int, size: int, symbol: str, calendar: str):
+    """(valid bars, rejects) of one file: every invalid row set aside with its reason."""
+    from research_lab.core.marketdata.quarantine import split_rows
+
+    raw, positions, found, date_col = _read_raw(path, symbol)
+    if raw.empty:
+        return empty_bars(), ()
+    cal = TradingCalendar(calendar)
+    days = _dates(raw[date_col], path, date_col, positions, RowNumbering.csv_lines(), cal.tz,
+                  strict=False)
+    stamps = pd.Series(pd.NaT, index=range(len(days)), dtype="datetime64[ns, UTC]")
+    ok = ~days.isna()
+    stamps[ok] = cal.close_instants(days[ok])
+    frame = pd.DataFrame(
+        {"symbol": symbol, "session": raw[date_col], "timestamp": stamps,
+         **{k: raw[v] for k, v in found.items()}}
+    )
+    frame.loc[ok, "session"] = pd.Series(days[ok].strftime("%Y-%m-%d"), index=frame.index[ok])
+    bars, rejects = split_rows(
+        frame, source=path, positions=positions, offset=RowNumbering.csv_lines().offset,
+        field_names={"session": date_col, "timestamp": date_col, **found},
+    )
+    return bars, tuple(rejects)
+
+
+def _find(columns: dict[str, str], names: tuple[str, ...]) -> str | None:
+    return next((columns[n] for n in names if n in columns), None)
+
+
+@lru_cache(maxsize=128)
+def _parse(path: str, mtime_ns: int, size: int, symbol: str, calendar: str) -> pd.DataFrame:
+    """Read and validate one file; the cache key changes whenever the file does."""
+    raw, positions, found, date_col = _read_raw(path, symbol)
     if raw.empty:
         return empty_bars()
     to_file = {"session": date_col, "timestamp": date_col, "symbol": "symbol", **found}
@@ -211,8 +261,10 @@ def _parse(path: str, mtime_ns: int, size: int, symbol: str, calendar: str) -> p
 
 
 def _dates(col: pd.Series, path: str, name: str, positions: Any,
-           numbering: RowNumbering, tz: str) -> pd.DatetimeIndex:
-    """Each row's day; a time of day is dropped, a tz-aware instant counts in ``tz``."""
+           numbering: RowNumbering, tz: str, strict: bool = True) -> pd.DatetimeIndex:
+    """Each row's day; a time of day is dropped, a tz-aware instant counts in ``tz``.
+
+    An unparsable date raises, or is NaT when ``strict`` is False."""
     text = col.str.strip()
     parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
     if parsed.isna().any():
@@ -227,7 +279,7 @@ def _dates(col: pd.Series, path: str, name: str, positions: Any,
                 row=int(positions[pos]) + numbering.offset, field=name, row_label=numbering.label,
             )
         parsed = pd.to_datetime(text, format="mixed", errors="coerce", utc=True)
-        if parsed.isna().any():
+        if strict and parsed.isna().any():
             pos = int(parsed.isna().to_numpy().argmax())
             raise BarValidationError(
                 f"unparsable date {col.iloc[pos]!r}", source=path,

@@ -34,6 +34,8 @@ Layout
     ``_scores.py``     the ``anomaly_scores`` table (same keys as the bars) written by the data
                        quality sentinel through the partition-replace helper
     ``_annotations.py`` analyst overrides of anomalies and the alert delivery log
+    ``_quarantine.py`` rows a source delivered that failed validation, stored with their reason
+                       and raised as critical anomalies of their sessions
 """
 
 from ._annotations import (
@@ -47,6 +49,7 @@ from ._annotations import (
     record_alert,
 )
 from ._backend import write_transaction
+from ._quarantine import QUARANTINE_COLUMNS, quarantined_rows, read_quarantine
 from ._partitions import ledger_query, replace_partitions
 from ._scores import (
     SCORE_COLUMNS,
@@ -67,6 +70,9 @@ from ._tables import (
 )
 
 __all__ = [
+    "QUARANTINE_COLUMNS",
+    "quarantined_rows",
+    "read_quarantine",
     "ALERT_STATUSES",
     "SCORE_COLUMNS",
     "SCORE_FLOAT_COLUMNS",

@@ -12,8 +12,9 @@
   queue instead of failing); PostgreSQL takes a transaction-scoped advisory lock named after what
   is written (writers of the same symbol queue; different symbols write in parallel).
   Commit on success, rollback on any exception.
-- :func:`bulk_insert` is ``psycopg2.extras.execute_values`` on PostgreSQL (multi-row
-  ``VALUES``, 1,000 rows per statement) and one ``executemany`` on SQLite.
+- :func:`bulk_insert` is ``COPY ... FROM STDIN`` on PostgreSQL (the bulk path: one statement
+  streams every row; floats written with ``repr`` so they round-trip bit for bit, NaN as
+  ``NaN``, None as NULL) and one ``executemany`` on SQLite.
 
 Reads on SQLite run outside any explicit transaction (the driver only opens one before DML),
 so a read is exactly one statement on both backends.
@@ -32,7 +33,6 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
-PG_PAGE_SIZE = 1000
 _EXAMPLES = "sqlite:///path/to/market.db or postgresql://user@host:5432/dbname"
 
 
@@ -122,13 +122,18 @@ def advisory_lock_key(name: str) -> int:
 
 
 @contextmanager
-def write_transaction(engine: Engine, *, lock_name: str) -> Iterator[Connection]:
-    """One write transaction holding the lock for ``lock_name`` (see the module docstring)."""
+def write_transaction(
+    engine: Engine, *, lock_name: str, more_locks: Sequence[str] = ()
+) -> Iterator[Connection]:
+    """One write transaction holding the lock for ``lock_name`` (see the module docstring), and
+    on PostgreSQL also those of ``more_locks`` (pass all names sorted: a fixed order cannot
+    deadlock with other writers)."""
     with engine.begin() as conn:
         if backend_name(conn) == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(advisory_lock_key(lock_name))))
+            for name in (lock_name, *more_locks):
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(advisory_lock_key(name))))
         yield conn
 
 
@@ -143,14 +148,36 @@ def bulk_insert(
     names = ", ".join(quote(c) for c in columns)
     if backend_name(conn) == "postgresql":
         import psycopg2
-        from psycopg2.extras import execute_values
 
-        sql = f"INSERT INTO {target} ({names}) VALUES %s"
+        sql = f"COPY {target} ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
         with conn.connection.dbapi_connection.cursor() as cursor:
             try:
-                execute_values(cursor, sql, rows, page_size=PG_PAGE_SIZE)
+                cursor.copy_expert(sql, _copy_buffer(rows))
             except psycopg2.IntegrityError as exc:  # the raw cursor bypasses SQLAlchemy's wrapping
                 raise sa.exc.IntegrityError(sql, None, exc) from exc
     else:
         marks = ", ".join("?" for _ in columns)
         conn.exec_driver_sql(f"INSERT INTO {target} ({names}) VALUES ({marks})", list(rows))
+
+
+def _copy_buffer(rows: Sequence[tuple]):
+    """``rows`` as COPY CSV text: None -> ``\\N``, floats by ``repr`` (exact), dates ISO."""
+    import csv
+    import io
+    import math
+    from datetime import date, datetime
+
+    def text(v):
+        if v is None:
+            return "\\N"
+        if isinstance(v, float):
+            return "NaN" if math.isnan(v) else repr(v)
+        if isinstance(v, (datetime, date)):
+            return v.isoformat()
+        return v
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows([tuple(text(v) for v in row) for row in rows])
+    buffer.seek(0)
+    return buffer

@@ -21,6 +21,7 @@ from ._bars import (
     session_versions,
 )
 from ._partitions import delete_symbol_rows, ledger_query, replace_partitions
+from ._quarantine import delete_quarantine, replace_quarantine
 from ._queries import bars_query, ledger_frame
 from ._tables import ensure_schema, market_bars, utc_now
 
@@ -112,7 +113,13 @@ class BarStore:
     # -- writing --------------------------------------------------------------------------
 
     def write_partitions(
-        self, symbol: str, sessions: Sequence[date], bars: pd.DataFrame, *, source: str
+        self,
+        symbol: str,
+        sessions: Sequence[date],
+        bars: pd.DataFrame,
+        *,
+        source: str,
+        rejects: Sequence = (),
     ) -> WriteSummary:
         """Replace the partitions (symbol, s) for every s in ``sessions`` with ``bars``.
 
@@ -121,40 +128,62 @@ class BarStore:
         ``BarValidationError`` (a ``ValueError``) names the row and field and nothing is written.
         Sessions without bars are recorded as materialized with 0 rows. One transaction:
         idempotent, and an error part-way leaves the previous rows in place.
+
+        ``rejects`` (``quarantine.RejectedRow``) become the quarantine of these sessions in the
+        same transaction, each dated one a critical anomaly of its session (see
+        :mod:`._quarantine`); a session written without rejects leaves the quarantine.
         """
+        return self.write_many([(symbol, sessions, bars, rejects)], source=source)[0]
+
+    def write_many(self, items: Sequence[tuple], *, source: str) -> list[WriteSummary]:
+        """:meth:`write_partitions` for several symbols in ONE transaction (the bulk path of a
+        nightly run: one commit instead of one per symbol). ``items`` are
+        ``(symbol, sessions, bars, rejects)``; every item is checked before the transaction, and
+        any error writes nothing of any item."""
         if not isinstance(source, str) or not source.strip():
             raise ValueError(f"source must be a non-empty label, got {source!r}")
-        sym = normalize_symbol(symbol)
-        days = normalize_sessions(sessions)
-        label = f"{source}:{sym}"
-        frame = validate_bars(bars, source=label)
-        check_partition_rows(bars, frame, sym, days, source=label)
-        versions = session_versions(frame)
+        prepared = []
+        for symbol, sessions, bars, rejects in items:
+            sym = normalize_symbol(symbol)
+            days = normalize_sessions(sessions)
+            label = f"{source}:{sym}"
+            frame = validate_bars(bars, source=label)
+            check_partition_rows(bars, frame, sym, days, source=label)
+            prepared.append((sym, days, frame, session_versions(frame), list(rejects)))
+        if not prepared:
+            return []
+        now = utc_now()
+        names = sorted({f"{market_bars.name}:{p[0]}" for p in prepared})
         try:
-            with write_transaction(self.engine, lock_name=f"{market_bars.name}:{sym}") as conn:
-                replace_partitions(
-                    conn,
-                    market_bars,
-                    frame,
-                    symbol=sym,
-                    sessions=days,
-                    versions=versions,
-                    source=source,
-                    written_at=utc_now(),
-                )
+            with write_transaction(self.engine, lock_name=names[0], more_locks=names[1:]) as conn:
+                for sym, days, frame, versions, rejects in prepared:
+                    replace_partitions(
+                        conn, market_bars, frame, symbol=sym, sessions=days, versions=versions,
+                        source=source, written_at=now,
+                    )
+                    replace_quarantine(conn, sym, days, rejects, versions, now)
         except sa.exc.IntegrityError as exc:
+            if len(prepared) > 1:
+                raise PartitionConflictError(
+                    f"{source}: nothing was written for {len(prepared)} symbols: a bar collides "
+                    f"with a stored bar of another session; write them one by one to find it"
+                ) from exc
+            sym, days, frame, _, _ = prepared[0]
             raise PartitionConflictError(
-                f"{label}: nothing was written for {describe_sessions(days)}: "
+                f"{source}:{sym}: nothing was written for {describe_sessions(days)}: "
                 f"{self._describe_conflict(sym, days, frame)}"
             ) from exc
-        return WriteSummary(
-            symbol=sym,
-            sessions=days,
-            rows=len(frame),
-            data_version=data_version(frame),
-            first_timestamp=frame["timestamp"].iloc[0] if len(frame) else None,
-            last_timestamp=frame["timestamp"].iloc[-1] if len(frame) else None,
-        )
+        return [
+            WriteSummary(
+                symbol=sym,
+                sessions=days,
+                rows=len(frame),
+                data_version=data_version(frame),
+                first_timestamp=frame["timestamp"].iloc[0] if len(frame) else None,
+                last_timestamp=frame["timestamp"].iloc[-1] if len(frame) else None,
+            )
+            for sym, days, frame, _, _ in prepared
+        ]
 
     def _describe_conflict(self, symbol: str, days: Sequence[date], frame: pd.DataFrame) -> str:
         """Which new bar collides with a stored bar of a session outside ``days`` (error path)."""
@@ -180,6 +209,7 @@ class BarStore:
         """Delete every bar and partition record of ``symbol``; returns the bars deleted."""
         sym = normalize_symbol(symbol)
         with write_transaction(self.engine, lock_name=f"{market_bars.name}:{sym}") as conn:
+            delete_quarantine(conn, sym)
             return delete_symbol_rows(conn, sym)
 
     # -- reading --------------------------------------------------------------------------

@@ -1,0 +1,193 @@
+"""market_data on a temporary instance: one bad symbol, bad rows, removal, per-partition
+metadata, and the sensor picking up a corrected price."""
+
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from research_lab.defs.marketdata import sensors
+from research_lab.defs.marketdata.backfill import add_symbols, materialize_range, remove_symbol
+from research_lab.defs.marketdata.sensors import in_flight_rectangles, market_data_sensor
+from research_lab.defs.partitions import market_key, market_partitions, split_market_key
+from research_lab.defs.resources import (
+    CalendarResource,
+    SourceResource,
+    StoreResource,
+    default_resources,
+)
+
+MARKET = dg.AssetKey("market_data")
+
+
+def _status(instance, keys):
+    return instance.get_status_by_partition(MARKET, partition_keys=keys,
+                                            partitions_def=market_partitions)
+
+
+def _materializations(instance):
+    records = instance.fetch_materializations(MARKET, limit=1000).records
+    return {r.partition_key: r.asset_materialization for r in records}
+
+
+def test_an_unserved_symbol_fails_alone_in_a_nightly_run(lab_env, instance, store):
+    """BOGUS is not offered by the source: ACME and GLOBEX are stored and materialized, BOGUS's
+    partitions are marked failed and the failure names it."""
+    add_symbols(instance, ["ACME", "BOGUS", "GLOBEX"])
+    day = date(2024, 6, 4)
+    result = materialize_range(instance, ["ACME", "BOGUS", "GLOBEX"], day, day,
+                               raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "BOGUS" in failure.event_specific_data.error.message
+    assert "synthetic source has no symbol 'BOGUS'" in failure.event_specific_data.error.message
+    keys = [str(market_key(s, day)) for s in ("ACME", "BOGUS", "GLOBEX")]
+    status = _status(instance, keys)
+    assert status[keys[0]] == dg.AssetPartitionStatus.MATERIALIZED
+    assert status[keys[1]] == dg.AssetPartitionStatus.FAILED
+    assert status[keys[2]] == dg.AssetPartitionStatus.MATERIALIZED
+    assert store.sessions("ACME") == [day] and store.sessions("GLOBEX") == [day]
+    assert store.sessions("BOGUS") == []
+    mats = _materializations(instance)
+    assert mats[keys[0]].tags["dagster/data_version"] == mats[keys[0]].metadata["data_version"].value
+    assert mats[keys[0]].metadata["rows"].value == 1
+
+
+def test_each_partition_of_a_range_run_has_its_own_metadata(lab_env, instance, store):
+    """Week of July 4th 2024: the holiday partition says rows=0, the others rows=1, each with
+    the data version of its own bar (as the store's ledger records it)."""
+    result = materialize_range(instance, ["ACME"], date(2024, 7, 1), date(2024, 7, 5))
+    assert result.success
+    mats = _materializations(instance)
+    assert len(mats) == 5
+    parts = store.partitions("ACME")
+    ledger = {pd.Timestamp(s).date(): v for s, v in zip(parts["session"], parts["data_version"])}
+    for key, mat in mats.items():
+        _, day = split_market_key(key)
+        rows = 0 if day == date(2024, 7, 4) else 1
+        assert mat.metadata["rows"].value == rows, key
+        assert mat.metadata["data_version"].value == ledger[day]
+        if rows:
+            ts = pd.Timestamp(mat.metadata["last_timestamp"].value, unit="s", tz="UTC")
+            assert ts.tz_convert("America/New_York").date() == day
+    assert "holiday" in mats[str(market_key("ACME", date(2024, 7, 4)))].metadata["note"].value
+    versions = {m.metadata["data_version"].value for m in mats.values()}
+    assert len(versions) == 5
+
+
+def test_bad_rows_are_quarantined_and_fail_schema_ohlc(lab_env, instance, store, tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "acme.csv").write_text(
+        "Date,Open,High,Low,Close,Adj Close,Volume\n"
+        "2024-06-03,10,11,9,10.5,10.5,1000\n"
+        "2024-06-04,10,8,9,10.5,10.5,1000\n"
+        "2024-06-05,10,11,9,10.5,10.5,1000\n"
+    )
+    resources = {**default_resources(),
+                 "source": SourceResource(kind="csv", csv_dir=str(landing))}
+    result = materialize_range(instance, ["ACME"], date(2024, 6, 3), date(2024, 6, 5),
+                               resources=resources, raise_on_error=False)
+    assert result.success, "a bad row does not fail the run"
+    assert len(store.read_bars("ACME")) == 2
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not checks["schema_ohlc"].passed
+    assert "line 3" in checks["schema_ohlc"].metadata["details"].value
+    bad = _materializations(instance)[str(market_key("ACME", date(2024, 6, 4)))]
+    assert bad.metadata["quarantined_rows"].value == 1
+    assert "below low" in bad.metadata["quarantine"].value
+
+
+def test_remove_symbol_from_partitions_and_with_purge_from_the_store(lab_env, instance, store):
+    from research_lab.core.marketdata.store import read_scores, write_scores
+
+    materialize_range(instance, ["ACME", "GLOBEX"], date(2024, 6, 3), date(2024, 6, 4))
+    remove_symbol(instance, "GLOBEX")
+    assert instance.get_dynamic_partitions("symbol") == ["ACME"]
+    assert len(store.sessions("GLOBEX")) == 2, "without purge the bars stay"
+
+    write_scores(store, "ACME", [date(2024, 6, 3)], pd.DataFrame({
+        "symbol": ["ACME"], "session": [pd.Timestamp("2024-06-03")], "bars_version": ["x"],
+        "severity": ["info"], "reasons": ["[]"], "rules": [""], "jump_z": [0.0],
+        "price_ratio": [1.0], "if_score": [0.1], "prophet_close_z": [0.0],
+        "prophet_volume_z": [0.0], "thresholds": ["t"]}))
+    done = remove_symbol(instance, "acme", store=store)
+    assert done == {"symbol": "ACME", "partition_removed": True, "bars_deleted": 2}
+    assert instance.get_dynamic_partitions("symbol") == []
+    assert store.read_bars("ACME").empty and read_scores(store, "ACME").empty
+    with pytest.raises(ValueError, match="'NOPE' is not registered"):
+        remove_symbol(instance, "NOPE")
+
+
+def test_a_bad_symbol_name_registers_nothing(lab_env, instance):
+    with pytest.raises(ValueError, match="'B\\|C' contains '\\|'"):
+        add_symbols(instance, ["ACME", "B|C"])
+    assert instance.get_dynamic_partitions("symbol") == []
+
+
+def _tick(instance, cursor, now, monkeypatch, source):
+    monkeypatch.setattr(sensors, "_now", lambda: pd.Timestamp(now))
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={
+        "source": source, "store": StoreResource(), "calendar": CalendarResource(),
+    }) as ctx:
+        return market_data_sensor(ctx)
+
+
+def _rects(result):
+    out = []
+    for r in result.run_requests:
+        (s0, d0), (s1, d1) = map(split_market_key, (r.partition_key_range.start,
+                                                      r.partition_key_range.end))
+        out.append((s0, s1, d0, d1))
+    return out
+
+
+def test_sensor_reingests_a_corrected_price_and_skips_ranges_in_flight(
+        lab_env, instance, store, tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    csv = landing / "acme.csv"
+    header = "Date,Open,High,Low,Close,Adj Close,Volume\n"
+    csv.write_text(header + "2024-06-03,10,11,9,10.5,10.5,1000\n2024-06-04,10,11,9,10.6,10.6,1000\n")
+    source = SourceResource(kind="csv", csv_dir=str(landing))
+    now = "2024-06-14 21:00Z"
+    first = _tick(instance, None, now, monkeypatch, source)
+    assert _rects(first) == [("ACME", "ACME", date(2024, 6, 3), date(2024, 6, 4))]
+    resources = {**default_resources(), "source": source}
+    assert materialize_range(instance, ["ACME"], date(2024, 6, 3), date(2024, 6, 4),
+                             resources=resources).success
+
+    # the vendor corrects the close of June 4th: exactly that session, under a new run key
+    csv.write_text(header + "2024-06-03,10,11,9,10.5,10.5,1000\n2024-06-04,10,11,9,10.7,10.7,1000\n")
+    fixed = _tick(instance, first.cursor, now, monkeypatch, source)
+    assert _rects(fixed) == [("ACME", "ACME", date(2024, 6, 4), date(2024, 6, 4))]
+    assert fixed.run_requests[0].run_key != first.run_requests[0].run_key
+
+    # while that run is queued, a further edit does not request the same session again
+    monkeypatch.setattr(sensors, "in_flight_rectangles",
+                        lambda inst: [(frozenset({"ACME"}), date(2024, 6, 4), date(2024, 6, 4))])
+    csv.write_text(header + "2024-06-03,10,11,9,10.5,10.5,1000\n2024-06-04,10,11,9,10.8,10.8,1000\n")
+    busy = _tick(instance, fixed.cursor, now, monkeypatch, source)
+    assert not busy.run_requests
+    # materialize the correction: the store now holds the new close
+    assert materialize_range(instance, ["ACME"], date(2024, 6, 4), date(2024, 6, 4),
+                             resources=resources).success
+    assert store.read_bars("ACME")["close"].iloc[-1] == 10.8
+
+
+def test_queued_and_running_ingestion_runs_are_in_flight(lab_env, instance):
+    from dagster._core.test_utils import create_run_for_test
+
+    from research_lab.defs.marketdata.requests import RANGE_END_TAG, RANGE_START_TAG
+
+    add_symbols(instance, ["ACME", "GLOBEX", "INITECH"])
+    tags = {"research_lab/kind": "ingestion",
+            RANGE_START_TAG: str(market_key("ACME", date(2024, 6, 3))),
+            RANGE_END_TAG: str(market_key("GLOBEX", date(2024, 6, 7)))}
+    create_run_for_test(instance, job_name="market_data_job", status=dg.DagsterRunStatus.STARTED,
+                        tags=tags)
+    create_run_for_test(instance, job_name="market_data_job", status=dg.DagsterRunStatus.SUCCESS,
+                        tags={**tags, RANGE_END_TAG: str(market_key("INITECH", date(2024, 6, 7)))})
+    assert in_flight_rectangles(instance) == [
+        (frozenset({"ACME", "GLOBEX"}), date(2024, 6, 3), date(2024, 6, 7))]
