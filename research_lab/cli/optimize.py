@@ -97,47 +97,26 @@ def _config(args: argparse.Namespace):
     return cfg.override("storage", url=args.storage)
 
 
-def _bars(args: argparse.Namespace, symbols: list[str]) -> dict[str, object]:
-    """symbol -> bars between --start and --end, checked (one query per symbol)."""
-    if args.csv is not None:
-        from research_lab.core.marketdata.sources import CsvDirSource, SourceError
+def _csv_bars(args: argparse.Namespace, symbols: list[str]) -> tuple[str, object]:
+    """(symbol, bars) of ``--csv`` (a file has no anomaly scores: no quality gate)."""
+    from research_lab.core.marketdata.sources import CsvDirSource, SourceError
 
-        if not args.csv.is_file():
-            raise ValueError(f"--csv {args.csv}: no such file")
-        try:
-            frame = CsvDirSource(args.csv.parent).read(args.csv)
-        except SourceError as exc:
-            raise ValueError(f"--csv {args.csv}: {exc}") from None
-        symbol = symbols[0] if symbols else str(frame["symbol"].iloc[0])
-        frames = {symbol: frame.assign(symbol=symbol)}
-    else:
-        from research_lab.core.marketdata.store import BarStore
-        from research_lab.core.settings import load_settings
-
-        url = load_settings().resolved_store_url
-        store = BarStore.from_url(url)
-        try:
-            frames = {s: store.read_bars(s, args.start, args.end) for s in symbols}
-        finally:
-            store.close()
-        empty = [s for s, f in frames.items() if f.empty]
-        if empty:
-            raise ValueError(f"no bars of {', '.join(empty)} in the store {store.url} between "
-                             f"{args.start or 'the start'} and {args.end or 'the end'}; ingest "
-                             "them first (research-lab data ingest)")
-    out = {}
-    for symbol, frame in frames.items():
-        sessions = frame["session"].dt.date
-        keep = (sessions >= (args.start or sessions.min())) & (sessions <= (args.end or sessions.max()))
-        out[symbol] = frame.loc[keep].reset_index(drop=True)
-    return out
+    if not args.csv.is_file():
+        raise ValueError(f"--csv {args.csv}: no such file")
+    try:
+        frame = CsvDirSource(args.csv.parent).read(args.csv)
+    except SourceError as exc:
+        raise ValueError(f"--csv {args.csv}: {exc}") from None
+    symbol = symbols[0] if symbols else str(frame["symbol"].iloc[0])
+    return symbol, frame.assign(symbol=symbol)
 
 
 def _requests(args: argparse.Namespace):
-    """Every study to run, fully validated before anything is written."""
-    from research_lab.core.optimize import StudyRequest, default_space, load_space, objective_spec
+    """Every study to run, fully validated (quality gate, bars, plan) before anything is
+    written: :func:`research_lab.core.optimize.usecase.prepare_study` per symbol."""
+    from research_lab.core.optimize import default_space, load_space, objective_spec
     from research_lab.core.optimize.storage import resolve_storage_url, storage_kind
-    from research_lab.core.optimize.walkforward import plan_walkforward
+    from research_lab.core.optimize.usecase import StudyInputs, prepare_study
 
     if not args.strategy:
         raise ValueError("--strategy is required (e.g. --strategy sma_cross)")
@@ -166,19 +145,14 @@ def _requests(args: argparse.Namespace):
                                args.direction or ([cfg.study.direction] if not args.metric
                                                   or len(args.metric) == 1 else None))
     symbols = symbols_arg(args.symbols or [])
-    frames = _bars(args, symbols)
-    wf = cfg.walkforward
+    given = dict([_csv_bars(args, symbols)]) if args.csv is not None else dict.fromkeys(symbols)
     requests = []
-    for symbol, bars in frames.items():
-        try:
-            plan_walkforward(bars["session"], folds=wf.folds, oos_fraction=wf.oos_fraction,
-                             embargo_bars=wf.embargo_bars)
-        except ValueError as exc:
-            raise ValueError(f"{symbol}: {exc}") from None
-        name = args.study_name if len(frames) == 1 else f"{args.study_name}.{symbol}"
-        out = str(args.out / name) if args.out else None
-        requests.append(StudyRequest(args.strategy, symbol, bars, space, name,
-                                     objective=objective, config=cfg, output_dir=out))
+    for symbol, bars in given.items():
+        name = args.study_name if len(given) == 1 else f"{args.study_name}.{symbol}"
+        requests.append(prepare_study(StudyInputs(
+            args.strategy, symbol, name, space=space, objective=objective, config=cfg,
+            start=args.start, end=args.end, bars=bars,
+            output_dir=str(args.out / name) if args.out else None)))
     return requests, cfg
 
 
@@ -192,11 +166,11 @@ def _tracker(args: argparse.Namespace, cfg):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from research_lab.core.optimize import MarketHoursError, run_study
+    from research_lab.core.optimize import MarketHoursError
+    from research_lab.core.optimize.usecase import optimize_symbol
 
     requests, cfg = _requests(args)
     for req in requests:
-        tracker = _tracker(args, cfg)
         bar = None
         if not args.no_progress:
             from tqdm import tqdm
@@ -211,14 +185,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             bar.refresh()
 
         try:
-            report = run_study(req, tracker=tracker, on_progress=progress if bar else None)
+            report = optimize_symbol(req, tracker=lambda _req: _tracker(args, cfg),
+                                     on_progress=progress if bar else None)
         except MarketHoursError as exc:
             print(f"research-lab optimize: refused: {exc}", file=sys.stderr)
             return 3
         finally:
             if bar is not None:
                 bar.close()
-            tracker.close()
         print("\n".join(report.summary_lines()))
         print()
         print(report.leaderboard_markdown())

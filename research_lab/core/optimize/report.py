@@ -55,6 +55,7 @@ class StudyReport:
     deadline: str | None = None
     plots: dict[str, str] = field(default_factory=dict)
     retried: tuple[int, ...] = ()
+    baselines: Any = None           # baselines.Baselines: default params, buy-and-hold, speed
 
     @property
     def complete(self) -> int:
@@ -80,6 +81,8 @@ class StudyReport:
             out.update(deflated_sharpe=self.dsr.dsr, dsr_n_trials=self.dsr.n_trials)
         if self.pbo is not None:
             out["pbo"] = self.pbo.pbo
+        if self.baselines is not None:
+            out.update(self.baselines.figures())
         return {k: float(v) for k, v in out.items() if v is not None and math.isfinite(float(v))}
 
     def leaderboard_markdown(self) -> str:
@@ -110,6 +113,8 @@ class StudyReport:
                          f"{self.best_trial}) params {self.best_params}")
         if self.pareto_size is not None:
             lines.append(f"Pareto front: {self.pareto_size} trial(s) over {', '.join(self.metrics)}")
+        if self.baselines is not None:
+            lines.append(self.baselines.summary_line())
         if self.oos is not None:
             verdict = "meets" if self.oos.passed else "misses"
             lines.append(f"IS {self.oos.is_value:.4f} -> OOS {self.oos.oos_value:.4f}: "
@@ -152,6 +157,8 @@ class StudyReport:
         if self.pbo is not None:
             out["pbo"] = {"pbo": self.pbo.pbo, "n_splits": self.pbo.n_splits,
                           "n_combinations": self.pbo.n_combinations, "n_trials": self.pbo.n_trials}
+        if self.baselines is not None:
+            out["baselines"] = self.baselines.to_dict()
         return clean(out)
 
 
@@ -293,6 +300,7 @@ def _importances(study: Any) -> dict[str, float]:
 def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
                  output_dir: Path | None = None) -> StudyReport:
     """The report of ``outcome`` (a :class:`~.runner.RunOutcome`); closes the tracker's parent."""
+    from research_lab.core.optimize.baselines import KPI_ATTR, study_baselines
     from research_lab.core.optimize.objective import Evaluator
     from research_lab.core.optimize.storage import mask
     from research_lab.core.optimize.walkforward import run_out_of_sample
@@ -315,9 +323,12 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
         best_values = tuple(float(v) for v in chosen.values)
         best_value = best_values[0]
     oos = dsr = pbo = None
+    evaluator_is = Evaluator(defn.plan.in_sample(bars), defn.strategy, defn.broker)
+    baselines = study_baselines(evaluator_is, defn, best_value,
+                                counts["complete"] + counts["pruned"], outcome.elapsed_s)
+    study.set_user_attr(KPI_ATTR, baselines.to_dict())
     if best_params is not None:
         full = Evaluator(bars, defn.strategy, defn.broker)
-        evaluator_is = Evaluator(defn.plan.in_sample(bars), defn.strategy, defn.broker)
         oos = run_out_of_sample(full, defn.space.complete(best_params), defn.plan,
                                 defn.objective.scorer(), best_value,
                                 target=outcome.wfe_target)
@@ -333,7 +344,7 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
         plan=defn.plan.describe(), oos=oos, dsr=dsr, pbo=pbo, stopped=outcome.stopped,
         elapsed_s=outcome.elapsed_s,
         deadline=str(outcome.budget.deadline) if outcome.budget is not None else None,
-        plots=plots, retried=tuple(outcome.retried),
+        plots=plots, retried=tuple(outcome.retried), baselines=baselines,
     )
     (folder / "leaderboard.md").write_text(report.leaderboard_markdown() + "\n")
     (folder / "report.json").write_text(json.dumps(report.to_dict(), indent=2, default=str))

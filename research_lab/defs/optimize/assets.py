@@ -126,9 +126,10 @@ def optimization_study(
 ) -> dg.MaterializeResult:
     from research_lab.core.marketdata.schema import data_version
     from research_lab.core.optimize import (
-        MarketHoursError, MlflowStudyTracker, NoopTracker, StudyRequest, load_optimize_config,
-        objective_spec, run_study,
+        MarketHoursError, MlflowStudyTracker, NoopTracker, load_optimize_config, objective_spec,
     )
+    from research_lab.core.optimize.usecase import StudyInputs, optimize_symbol, prepare_study
+    from research_lab.core.quality.gate import QualityGateError
 
     strategy, symbol = split_study_key(context.partition_key)
     cfg = load_optimize_config()
@@ -141,23 +142,27 @@ def optimization_study(
                                config.direction or (cfg.study.direction if not config.metric
                                                     else None))
     start, end = config.session_range()
-    st = store.open()
-    from research_lab.defs.quality.gate import quality_gate
-
-    quality_gate(st, symbol)              # open critical anomalies block the study (dg.Failure)
-    bars = st.read_bars(symbol, start, end)                    # one query
-    if bars.empty:
-        raise dg.Failure(description=f"the store at {st.url} has no bars of {symbol}; "
-                                     "materialize market_data for it first")
     name = config.study_name or f"{strategy}.{symbol}"
-    tracker = NoopTracker()
-    if config.tracking and cfg.tracking.enabled:
-        tracker = MlflowStudyTracker(
+    try:  # quality gate, one store query, session range, plan: the core use case
+        request = prepare_study(StudyInputs(strategy, symbol, name, space=space,
+                                            objective=objective, config=cfg, start=start,
+                                            end=end, store_url=store.resolved_url()))
+    except QualityGateError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False, metadata={
+            "open_criticals": dg.MetadataValue.int(len(exc.anomalies))}) from None
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+
+    def make_tracker(req):
+        if not (config.tracking and cfg.tracking.enabled):
+            return NoopTracker()
+        return MlflowStudyTracker(
             project=cfg.tracking.project, strategy_family=cfg.tracking.strategy_family,
             tracker=tracking.get_tracker(),
-            lineage=tracking.lineage(context, data_version=data_version(bars),
+            lineage=tracking.lineage(context, data_version=data_version(req.bars),
                                      seed=cfg.study.seed))
-    context.log.info(f"study {name}: {strategy} on {symbol}, {len(bars)} bars, "
+
+    context.log.info(f"study {name}: {strategy} on {symbol}, {len(request.bars)} bars, "
                      f"{cfg.study.n_trials} trials, {cfg.study.workers} worker(s)")
     last = [0]
 
@@ -168,13 +173,8 @@ def optimization_study(
             context.log.info(f"{done}/{cfg.study.n_trials} trials ({counts['pruned']} pruned, "
                              f"{counts['fail']} failed)")
 
-    from research_lab.core.settings import load_settings
-
-    out = str(load_settings().home / "studies" / name.replace("/", "_"))
     try:
-        report = run_study(StudyRequest(strategy, symbol, bars, space, name, objective=objective,
-                                        config=cfg, output_dir=out), tracker=tracker,
-                           on_progress=progress)
+        report = optimize_symbol(request, tracker=make_tracker, on_progress=progress)
     except MarketHoursError as exc:
         raise dg.Failure(description=f"refused: {exc}") from None
     context.log.info(" | ".join(report.summary_lines()))
