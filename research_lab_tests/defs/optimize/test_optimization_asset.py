@@ -3,18 +3,15 @@
 import datetime as dt
 
 import dagster as dg
-import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from research_lab.core.marketdata.calendar import TradingCalendar
 from research_lab.defs.optimize.assets import optimization_study
 from research_lab.defs.optimize.partitions import study_key, study_partitions
-from research_lab.defs.optimize.schedules import optimization_schedule, plan_tick
+from research_lab.defs.optimize.schedules import optimization_schedule
 from research_lab.defs.resources import default_resources
 from research_lab.defs.tracking.resources import TrackingResource
 
-NY = "America/New_York"
 
 
 def _run(instance, **config):
@@ -72,18 +69,6 @@ def test_bad_config_fails_before_any_study(optimize_env, instance):
     from research_lab.core.optimize import storage as S
 
     assert S.list_studies(S.resolve_storage_url(None)) == []
-
-
-@pytest.mark.parametrize("when, run, reason", [
-    ("2024-05-06 18:30", True, "until 2024-05-07 09:00 New York"),
-    ("2024-03-28 18:30", True, "exchange holiday(s) 2024-03-29"),
-    ("2024-05-11 08:00", True, "until 2024-05-13 09:00"),
-    ("2024-05-06 11:00", False, "the market is open until 16:00"),
-    ("2024-05-07 08:55", False, "only 5 min before the next open"),
-])
-def test_plan_tick(when, run, reason):
-    tick = plan_tick(pd.Timestamp(when, tz=NY), TradingCalendar("XNYS"), 30, 10)
-    assert tick.run is run and reason in tick.reason
 
 
 def test_the_schedule_tags_runs_for_the_queue(optimize_env, instance):
