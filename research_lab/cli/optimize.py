@@ -57,6 +57,8 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=float, metavar="S", help="seconds (also capped before "
                    "the next market open)")
     p.add_argument("--seed", type=int, help="sampler seed (config: 42)")
+    p.add_argument("--sampler", metavar="NAME",
+                   help="tpe (default), random, grid, qmc, cmaes, gp, nsga2, nsga3")
     p.add_argument("--market-hours", choices=("refuse", "wait", "ignore"),
                    help="during a session: refuse (default), wait for the close, or ignore")
     p.add_argument("--config", metavar="FILE", type=Path, help="optimize.yaml to use")
@@ -88,12 +90,15 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace):
-    from research_lab.core.optimize.config import load_optimize_config
+    from research_lab.core.optimize.config import SAMPLERS, load_optimize_config
 
+    if args.sampler is not None and args.sampler not in SAMPLERS:
+        raise ValueError(f"--sampler {args.sampler[:40]!r} is not one of {', '.join(SAMPLERS)}")
     cfg = load_optimize_config(args.config)
     cfg = cfg.override("study", n_trials=args.n_trials, workers=args.workers,
                        timeout=args.timeout, seed=args.seed)
     cfg = cfg.override("market_hours", policy=args.market_hours)
+    cfg = cfg.override("sampler", type=args.sampler)
     return cfg.override("storage", url=args.storage)
 
 

@@ -91,6 +91,13 @@ def build_definition(request: StudyRequest) -> StudyDefinition:
         raise ValueError(f"the search space {request.space.source} is for "
                          f"{request.space.strategy}, not {request.strategy}")
     cfg = request.config
+    n_trials = request.n_trials or cfg.study.n_trials
+    if cfg.sampler.type == "grid":  # a continuous parameter has no grid: refused here
+        from math import prod
+
+        from research_lab.core.optimize.sampler import grid_of
+
+        n_trials = min(n_trials, prod(len(v) for v in grid_of(request.space).values()))
     prices = prices_from_bars(request.bars)
     wf = cfg.walkforward
     plan = plan_walkforward(prices.sessions, folds=wf.folds, oos_fraction=wf.oos_fraction,
@@ -102,7 +109,7 @@ def build_definition(request: StudyRequest) -> StudyDefinition:
         objective=resolve_objective(request), plan=plan, broker=cfg.broker.to_dict(),
         sampler=cfg.sampler, pruner=cfg.pruner,
         seed=request.seed if request.seed is not None else cfg.study.seed,
-        n_trials=request.n_trials or cfg.study.n_trials,
+        n_trials=n_trials,
         workers=request.workers or cfg.study.workers, max_retry=cfg.storage.max_retry,
     )
 

@@ -60,6 +60,8 @@ class OptimizationConfig(SessionRangeConfig):
     study_name: Optional[str] = Field(default=None, description="Study name (resumes if it "
                                       "exists). Unset: <strategy>.<symbol>.")
     seed: Optional[int] = Field(default=None, description="Sampler seed (unset: study.seed).")
+    sampler: Optional[str] = Field(default=None, description="tpe | random | grid | qmc | "
+                                   "cmaes | gp | nsga2 | nsga3 (unset: sampler.type, tpe).")
     market_hours: Optional[str] = Field(default=None, description="refuse | wait | ignore: "
                                         "what a run started during market hours does.")
     tracking: bool = Field(default=True, description="Log the study to MLflow (parent run, "
@@ -136,6 +138,7 @@ def optimization_study(
     cfg = cfg.override("study", n_trials=config.n_trials, workers=config.workers,
                        timeout=config.timeout, seed=config.seed)
     cfg = cfg.override("market_hours", policy=config.market_hours)
+    cfg = cfg.override("sampler", type=config.sampler)
     cfg = cfg.override("storage", url=config.storage_url)
     space = resolve_space(config, strategy)                    # bad input fails first
     objective = objective_spec(config.metric or cfg.study.metric,
