@@ -172,9 +172,11 @@ def _tracker(args: argparse.Namespace, cfg):
 
 def cmd_run(args: argparse.Namespace) -> int:
     from research_lab.core.optimize import MarketHoursError
+    from research_lab.core.optimize.stopping import StudyStopped, handle_sigterm
     from research_lab.core.optimize.usecase import optimize_symbol
 
     requests, cfg = _requests(args)
+    handle_sigterm()  # SIGTERM stops the study cleanly (workers, running trials), as Ctrl-C
     for req in requests:
         bar = None
         if not args.no_progress:
@@ -195,6 +197,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         except MarketHoursError as exc:
             print(f"research-lab optimize: refused: {exc}", file=sys.stderr)
             return 3
+        except StudyStopped as exc:
+            print(f"research-lab optimize: {exc}", file=sys.stderr)
+            return 130
         finally:
             if bar is not None:
                 bar.close()

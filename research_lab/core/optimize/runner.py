@@ -50,6 +50,9 @@ from research_lab.core.optimize.definition import (
     ATTR, DEADLINE_ATTR, DefinitionError, StudyDefinition, read_definition,
 )
 from research_lab.core.optimize.objective import ObjectiveSpec, objective_spec
+from research_lab.core.optimize.stopping import (
+    STOP, StudyStopped, clear_stop, die_with_parent, stop_requested, stop_study, terminate,
+)
 from research_lab.core.optimize.space import SearchSpace
 from research_lab.core.optimize.tracking import NoopTracker, StudyInfo, StudyTracker, TrialMonitor
 from research_lab.core.optimize.walkforward import plan_walkforward
@@ -134,6 +137,7 @@ def prepare_study(defn: StudyDefinition, storage_url: str | None, budget: TimeBu
                                               workers=defn.workers).to_dict())
     if budget is not None:
         study.set_user_attr(DEADLINE_ATTR, budget.deadline.timestamp())
+    clear_stop(study)  # running a stopped study again resumes it
     return study
 
 
@@ -162,9 +166,12 @@ def recover(study: Any, max_retry: int, heartbeat: S.StorageOptions,
 
 
 def _run_round(url: str, defn: StudyDefinition, prices: Any, missing: int, workers: int,
-               options: S.StorageOptions, deadline: float) -> list[int | None]:
+               options: S.StorageOptions, deadline: float, study: Any,
+               started: list[int]) -> list[int | None]:
     """One round: this process (one worker) or ``workers`` worker subprocesses, each with an
-    equal share of the ``missing`` trials. Returns the exit codes (0 in-process)."""
+    equal share of the ``missing`` trials. Returns the exit codes (0 in-process). The pids
+    of the processes go to ``started``; whatever interrupts the round (Ctrl-C, a Dagster
+    cancel, a stop request) terminates them first (:mod:`.stopping`)."""
     import pickle
     import subprocess
     import sys
@@ -178,28 +185,51 @@ def _run_round(url: str, defn: StudyDefinition, prices: Any, missing: int, worke
                    n_workers=1, heartbeat=options)
         return [0]
     with tempfile.TemporaryDirectory(prefix="optuna-workers-") as tmp:
-        procs = []
-        for i, quota in enumerate(quotas):
-            payload = Path(tmp) / f"worker-{i}.pkl"
-            with open(payload, "wb") as fh:
-                pickle.dump(dict(storage_url=url, study_name=defn.study_name, prices=prices,
-                                 quota=quota, worker_index=i, n_workers=workers,
-                                 heartbeat=options), fh)
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "research_lab.core.optimize.worker", str(payload)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
-        codes = []
-        for p in procs:  # a worker stops itself at the deadline; the grace is for its last trial
-            try:
-                _, err = p.communicate(timeout=max(1.0, deadline - time.time() + 60))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                _, err = p.communicate()
-            if p.returncode not in (0, -9) and err:
-                log.warning("worker pid %s exited with %s: %s", p.pid, p.returncode,
-                            err.strip().splitlines()[-1] if err.strip() else "")
-            codes.append(p.returncode)
+        procs, logs = [], []
+        try:
+            for i, quota in enumerate(quotas):
+                payload = Path(tmp) / f"worker-{i}.pkl"
+                with open(payload, "wb") as fh:
+                    pickle.dump(dict(storage_url=url, study_name=defn.study_name, prices=prices,
+                                     quota=quota, worker_index=i, n_workers=workers,
+                                     heartbeat=options), fh)
+                logs.append(open(Path(tmp) / f"worker-{i}.err", "w+"))
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "research_lab.core.optimize.worker", str(payload)],
+                    stdout=subprocess.DEVNULL, stderr=logs[-1], text=True,
+                    start_new_session=True, preexec_fn=die_with_parent))
+                started.append(procs[-1].pid)
+            last_look = time.monotonic()
+            # a worker stops itself at the deadline; the minute is for its last trial
+            while any(p.poll() is None for p in procs):
+                if time.time() > deadline + 60:
+                    terminate(procs)
+                    break
+                if STOP.is_set() or (time.monotonic() - last_look > 1.0
+                                     and stop_requested(study)):
+                    terminate(procs)
+                    break
+                if time.monotonic() - last_look > 1.0:
+                    last_look = time.monotonic()
+                time.sleep(0.1)  # polling child processes and the stop flag
+        except BaseException:
+            terminate(procs)
+            raise
+        finally:
+            codes = []
+            for p, log in zip(procs, logs):
+                log.seek(0)
+                err = log.read().strip()
+                log.close()
+                if p.returncode not in (0, -9, -15, 143) and err:
+                    log_warning(p, err)
+                codes.append(p.returncode)
         return codes
+
+
+def log_warning(proc: Any, err: str) -> None:
+    log.warning("worker pid %s exited with %s: %s", proc.pid, proc.returncode,
+                err.splitlines()[-1])
 
 
 @dataclass(frozen=True)
@@ -225,6 +255,7 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    STOP.clear()
     cfg = request.config
     t0 = time.monotonic()
     mh = cfg.market_hours
@@ -255,10 +286,13 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
                            on_progress=on_progress).start()
     prices = defn.plan.in_sample(request.bars)
     deadline = budget.deadline.timestamp()
-    rounds, codes, retried, stopped = 0, [], [], "n_trials"
+    rounds, codes, retried, stopped, started = 0, [], [], "n_trials", []
     try:
         retried += recover(study, defn.max_retry, heartbeat, wait=False)
         while True:
+            why = stop_requested(study)
+            if why:
+                raise StudyStopped(why)
             c = _counts(study)
             missing = defn.n_trials - c["complete"] - c["pruned"]
             if missing <= 0:
@@ -271,8 +305,24 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
                 stopped = "workers keep failing"
                 break
             rounds += 1
-            codes += _run_round(url, defn, prices, missing, defn.workers, heartbeat, deadline)
+            codes += _run_round(url, defn, prices, missing, defn.workers, heartbeat, deadline,
+                                study, started)
+            if stop_requested(study):
+                continue  # stopped: raise above, without recovering (no retries)
             retried += recover(study, defn.max_retry, heartbeat, wait=True)
+    except BaseException as exc:  # Ctrl-C, a Dagster cancel, SIGTERM, a stop request
+        reason = str(exc) if isinstance(exc, StudyStopped) else (type(exc).__name__ or "stop")
+        failed = stop_study(study, reason, started)
+        monitor.stop()
+        finished = _counts(study)
+        log.warning("study %s stopped (%s): %d trial(s) finished, running ones failed: %s",
+                    defn.study_name, reason, finished["complete"] + finished["pruned"], failed)
+        if isinstance(exc, StudyStopped):
+            raise StudyStopped(
+                f"study {defn.study_name!r} stopped ({reason}) after "
+                f"{finished['complete'] + finished['pruned']} of {defn.n_trials} trials; run "
+                "it again to resume") from None
+        raise
     finally:
         monitor.stop()
     # a surviving worker's heartbeat check may have failed and re-enqueued a dead worker's trial

@@ -30,6 +30,7 @@ from typing import Any
 from research_lab.core.optimize import storage as S
 from research_lab.core.optimize.definition import DEADLINE_ATTR, StudyDefinition, read_definition
 from research_lab.core.optimize.objective import Evaluator
+from research_lab.core.optimize.stopping import STOP, StudyStopped, stop_requested
 from research_lab.core.optimize.walkforward import evaluate_folds
 
 RECOVERY_EVERY_S = 2.0
@@ -59,12 +60,16 @@ def make_objective(defn: StudyDefinition, evaluator: Evaluator, worker: str) -> 
 
     def run(trial: Any):
         trial.set_user_attr(S.WORKER_ATTR, worker)
+        if STOP.is_set():  # SIGTERM: fail this trial (Optuna records it) and end the loop
+            raise StudyStopped("SIGTERM")
         params = space.complete(suggest(trial, space))
         if not space.feasible(params):
             trial.set_user_attr("infeasible", True)
             raise optuna.TrialPruned(f"infeasible: {params}")
 
         def on_fold(k: int, s: tuple[float, ...]) -> None:
+            if STOP.is_set():
+                raise StudyStopped("SIGTERM")
             if multi:
                 return
             trial.report(s[0], k)
@@ -165,6 +170,10 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
         if now - last_recovery > RECOVERY_EVERY_S:
             last_recovery = now
             S.fail_stale_trials(study, defn.max_retry)
+            if stop_requested(study):  # stopped from another process (CLI, API, runner)
+                study.stop()
+        if STOP.is_set():
+            study.stop()
         if quota is not None and done >= quota:
             study.stop()
         elif (quota is None or done % 10 == 0) and _finished(study) >= defn.n_trials:
@@ -172,6 +181,9 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
 
     objective = make_objective(defn, evaluator, wid)
     while True:
+        if stop_requested(study):
+            stopped = "stopped"
+            break
         if _finished(study) >= defn.n_trials:
             stopped = "target"
             break
@@ -184,8 +196,15 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
             break
         batch = None if quota is None else quota - done
         before = done
-        study.optimize(objective, n_trials=batch, timeout=left, callbacks=[check],
-                       gc_after_trial=False, show_progress_bar=False)
+        try:
+            study.optimize(objective, n_trials=batch, timeout=left, callbacks=[check],
+                           gc_after_trial=False, show_progress_bar=False)
+        except StudyStopped:  # the running trial is already FAIL (Optuna recorded it)
+            stopped = "stopped"
+            break
+        if stop_requested(study):
+            stopped = "stopped"
+            break
         if done == before:  # nothing ran (stopped at once): avoid a busy loop
             stopped = "target" if _finished(study) >= defn.n_trials else "deadline"
             break
@@ -206,6 +225,8 @@ def open_studies(storage_url: str) -> list[str]:
         raw = study.user_attrs.get(ATTR)
         deadline = _deadline(study)
         if raw is None or (deadline is not None and deadline <= time.time()):
+            continue
+        if stop_requested(study):
             continue
         if _finished(study) < int(raw.get("n_trials", 0)):
             out.append(name)
@@ -240,13 +261,16 @@ def worker_main(payload_path: str) -> int:
     main guard, a notebook, a Dagster step)."""
     import pickle
 
+    from research_lab.core.optimize.stopping import handle_sigterm
+
+    handle_sigterm()  # the runner's SIGTERM: fail the running trial, then exit 143
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with open(payload_path, "rb") as fh:
         kwargs = pickle.load(fh)
     result = run_worker(**kwargs)
     print(f"worker {result.worker}: {result.finished} trial(s), stopped: {result.stopped}",
           flush=True)
-    return 0
+    return 143 if STOP.is_set() else 0
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through the runner's subprocesses

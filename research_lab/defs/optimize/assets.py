@@ -176,9 +176,13 @@ def optimization_study(
             context.log.info(f"{done}/{cfg.study.n_trials} trials ({counts['pruned']} pruned, "
                              f"{counts['fail']} failed)")
 
+    from research_lab.core.optimize.stopping import StudyStopped
+
     try:
         report = optimize_symbol(request, tracker=make_tracker, on_progress=progress)
     except MarketHoursError as exc:
         raise dg.Failure(description=f"refused: {exc}") from None
+    except StudyStopped as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
     context.log.info(" | ".join(report.summary_lines()))
     return dg.MaterializeResult(metadata=study_metadata(report))
