@@ -9,6 +9,7 @@ HTTP API.
     research-lab optimize worker --study-name acme-sma --storage postgresql://...   # one study
     research-lab optimize worker [--idle-exit S]    # a service (docker): joins any open study
     research-lab optimize serve [--port 8765]                                      # HTTP API
+    research-lab optimize list | show NAME | stop NAME | delete NAME [--storage URL]  # studies
 
 Bars come from the market-data store (one query per symbol) or ``--csv FILE``. Several
 symbols run one study each (``<study-name>.<SYMBOL>``). A progress bar (stderr) follows the
@@ -29,14 +30,16 @@ from pathlib import Path
 
 from research_lab.cli.common import iso_date, symbols_arg
 
-ACTIONS = ("run", "worker", "serve")
+ACTIONS = ("run", "worker", "serve", "list", "show", "stop", "delete")
 
 
 def register(sub) -> None:
     p = sub.add_parser("optimize", help="optimization studies (Optuna): run, worker, serve",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("action", nargs="?", choices=ACTIONS, default="run",
-                   help="run a study (default), join one as a worker, or serve the HTTP API")
+                   help="run a study (default), join one as a worker, serve the HTTP API, "
+                   "list the studies of a storage, show / stop / delete one")
+    p.add_argument("name", nargs="?", metavar="NAME", help="show / stop / delete: the study")
     p.add_argument("--strategy", metavar="NAME", help="strategy of the library (sma_cross, ...)")
     p.add_argument("--param-space", metavar="FILE", type=Path,
                    help="search space YAML/JSON (default: the strategy's full space)")
@@ -86,7 +89,43 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         return cmd_worker(args)
     if args.action == "serve":
         return cmd_serve(args)
+    if args.action in ("list", "show", "stop", "delete"):
+        return cmd_catalog(args)
     return cmd_run(args)
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    """list / show / stop / delete the studies of a storage."""
+    import json
+
+    from research_lab.core.optimize import catalog
+    from research_lab.core.optimize.config import load_optimize_config
+    from research_lab.core.optimize.storage import mask, resolve_storage_url
+
+    url = resolve_storage_url(args.storage or load_optimize_config(args.config).storage.url)
+    if args.action == "list":
+        rows = catalog.list_summaries(url)
+        print(f"{len(rows)} stud{'y' if len(rows) == 1 else 'ies'} in {mask(url)}")
+        for r in rows:
+            t = r["trials"]
+            best = "-" if r["best_value"] is None else f"{r['best_value']:.4f}"
+            print(f"{r['name']}\t{r['state']}\t{r['strategy']} {r['symbol']}\t"
+                  f"{t['done']}/{t['total']} trials\tbest {best}")
+        return 0
+    name = args.name or args.study_name
+    if not name:
+        raise ValueError(f"optimize {args.action} needs the study's NAME")
+    if args.action == "show":
+        from research_lab.core.optimize.storage import load_study
+
+        print(json.dumps(catalog.study_summary(load_study(url, name)), indent=2, default=str))
+    elif args.action == "stop":
+        catalog.stop(url, name)
+        print(f"asked the workers of {name} to stop")
+    else:
+        catalog.delete(url, name)
+        print(f"deleted {name} from {mask(url)}")
+    return 0
 
 
 def _config(args: argparse.Namespace):

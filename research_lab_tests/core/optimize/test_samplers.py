@@ -82,3 +82,4 @@ def test_the_cli_flag_picks_the_sampler_and_refuses_an_unknown_one(cfg, tmp_path
     assert main([*args, "--sampler", "qmc"]) == 0
     study = S.load_study(S.resolve_storage_url(None), "flag")
     assert study.user_attrs["research_lab.definition"]["sampler"]["type"] == "qmc"
+
