@@ -108,7 +108,7 @@ def _progress(study_id: str) -> dict[str, Any] | None:
     board = leaderboard(trials, defn.objective.directions)
     best = board[0] if board else None
     return {
-        "trials": {"done": counts["complete"] + counts["pruned"], "total": defn.n_trials,
+        "trials": {"done": counts["done"], "total": defn.n_trials,
                    "completed": counts["complete"], "pruned": counts["pruned"],
                    "failed": counts["fail"], "running": counts["running"]},
         "metric": defn.objective.primary, "direction": defn.objective.directions[0],

@@ -225,7 +225,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                        unit="trial", file=sys.stderr, dynamic_ncols=True)
 
         def progress(counts, bar=bar):
-            done = counts["complete"] + counts["pruned"]
+            done = counts["done"]
             bar.n = min(done, bar.total)
             bar.set_postfix(pruned=counts["pruned"], failed=counts["fail"], refresh=False)
             bar.refresh()

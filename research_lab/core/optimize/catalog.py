@@ -33,7 +33,7 @@ def study_summary(study: Any) -> dict[str, Any]:
                        [d.name.lower() for d in study.directions])
     board = leaderboard(trials, directions, top=1)
     target = int(defn.get("n_trials", 0))
-    finished = counts["complete"] + counts["pruned"]
+    finished = counts["done"]
     stopped = attrs.get(STOPPED_ATTR)
     if counts["running"]:
         state = "running"

@@ -49,6 +49,8 @@ class StudySettings(_Section):
     metric: str = _f("sharpe_ratio", "a metric name", min_length=1)
     direction: Literal["maximize", "minimize"] | None = _f(None, "null, maximize or minimize")
     seed: StrictInt | None = _f(42, "null or an integer")
+    enqueue_defaults: StrictBool = _f(True, "true or false")
+    enqueue: tuple[dict[str, Any], ...] = _f((), "a list of parameter mappings")
 
 
 class SamplerSettings(_Section):

@@ -71,6 +71,7 @@ class StudyReport:
             "trials_completed": self.complete, "trials_pruned": self.pruned,
             "trials_failed": self.counts.get("fail", 0),
             "trials_infeasible": self.counts.get("infeasible", 0),
+            "trials_reused": self.counts.get("reused", 0),
         }
         if self.best_value is not None:
             out["best_value"] = self.best_value
@@ -103,8 +104,9 @@ class StudyReport:
         c = self.counts
         lines = [
             f"study {self.study_name}: {self.strategy} on {self.symbol} ({self.plan})",
-            f"trials: {c.get('complete', 0)} completed, {c.get('pruned', 0)} pruned "
-            f"({c.get('infeasible', 0)} infeasible), {c.get('fail', 0)} failed"
+            f"trials: {c.get('complete', 0)} completed, {c.get('pruned', 0)} pruned, "
+            f"{c.get('fail', 0)} failed; {c.get('infeasible', 0)} infeasible and "
+            f"{c.get('reused', 0)} repeated point(s) skipped without a backtest"
             + (f" (retried: {list(self.retried)})" if self.retried else "")
             + f"; stopped: {self.stopped}; {self.elapsed_s:.1f} s",
         ]
@@ -163,11 +165,21 @@ class StudyReport:
 
 
 def trial_counts(trials: list[Any]) -> dict[str, int]:
-    counts = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0, "infeasible": 0}
+    """Trials by state, plus ``infeasible`` and ``reused`` (finished without a backtest) and
+    ``done``: the finished trials that spend the study's budget (the others are free)."""
+    from research_lab.core.optimize.worker import FREE_ATTRS
+
+    counts = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0,
+              "infeasible": 0, "reused": 0}
     for t in trials:
         counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
         if t.user_attrs.get("infeasible"):
             counts["infeasible"] += 1
+        elif t.user_attrs.get("reused_from") is not None and t.state.is_finished():
+            counts["reused"] += 1
+    free = sum(1 for t in trials if t.state.name in ("COMPLETE", "PRUNED")
+               and any(t.user_attrs.get(a) is not None for a in FREE_ATTRS))
+    counts["done"] = counts["complete"] + counts["pruned"] - free
     return counts
 
 
@@ -324,8 +336,8 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
         best_value = best_values[0]
     oos = dsr = pbo = None
     evaluator_is = Evaluator(defn.plan.in_sample(bars), defn.strategy, defn.broker)
-    baselines = study_baselines(evaluator_is, defn, best_value,
-                                counts["complete"] + counts["pruned"], outcome.elapsed_s)
+    baselines = study_baselines(evaluator_is, defn, best_value, counts["done"],
+                                outcome.elapsed_s)
     study.set_user_attr(KPI_ATTR, baselines.to_dict())
     if best_params is not None:
         full = Evaluator(bars, defn.strategy, defn.broker)

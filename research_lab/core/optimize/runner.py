@@ -118,13 +118,18 @@ def build_definition(request: StudyRequest) -> StudyDefinition:
 
 
 def prepare_study(defn: StudyDefinition, storage_url: str | None, budget: TimeBudget | None,
-                  heartbeat: S.StorageOptions) -> Any:
-    """Create the storage and the study once (or check the existing one); store the deadline.
-    Returns the study (no sampler: for reading and monitoring)."""
+                  heartbeat: S.StorageOptions, warm_start: list[dict[str, Any]] = ()) -> Any:
+    """Create the storage and the study once (or check the existing one); store the deadline;
+    a new study gets the ``warm_start`` points enqueued. Returns the study (no sampler: for
+    reading and monitoring)."""
     url = S.resolve_storage_url(storage_url)
     _, created = S.create_study(url, defn.study_name, list(defn.objective.directions),
                                 {ATTR: defn.to_dict()})
     study = S.load_study(url, defn.study_name, heartbeat=heartbeat)
+    if created:
+        from research_lab.core.optimize.warmstart import enqueue_warm_start
+
+        enqueue_warm_start(study, list(warm_start))
     if not created:
         existing = read_definition(study)
         diff = existing.differences(defn)
@@ -147,10 +152,9 @@ def split_quota(total: int, workers: int) -> list[int]:
 
 
 def _counts(study: Any) -> dict[str, int]:
-    counts = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0}
-    for t in study.get_trials(deepcopy=False):
-        counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
-    return counts
+    from research_lab.core.optimize.report import trial_counts
+
+    return trial_counts(study.get_trials(deepcopy=False))
 
 
 def recover(study: Any, max_retry: int, heartbeat: S.StorageOptions,
@@ -272,7 +276,12 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
                                  cfg.storage.max_retry, cfg.storage.journal_fsync,
                                  cfg.storage.pg_synchronous_commit)
     url = S.resolve_storage_url(request.storage_url or cfg.storage.url)
-    study = prepare_study(defn, url, budget, heartbeat)
+    from research_lab.core.backtest.params import get_space
+    from research_lab.core.optimize.warmstart import warm_start_points
+
+    warm = warm_start_points(defn.space, get_space(defn.strategy).defaults()
+                             if cfg.study.enqueue_defaults else None, cfg.study.enqueue)
+    study = prepare_study(defn, url, budget, heartbeat, warm)
     tracker = tracker or NoopTracker()
     tracker.start_study(StudyInfo(
         defn.study_name, defn.strategy, defn.symbol, defn.objective.metrics,
@@ -287,6 +296,7 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
     prices = defn.plan.in_sample(request.bars)
     deadline = budget.deadline.timestamp()
     rounds, codes, retried, stopped, started = 0, [], [], "n_trials", []
+    done_before, last = -1, []
     try:
         retried += recover(study, defn.max_retry, heartbeat, wait=False)
         while True:
@@ -294,7 +304,7 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
             if why:
                 raise StudyStopped(why)
             c = _counts(study)
-            missing = defn.n_trials - c["complete"] - c["pruned"]
+            missing = defn.n_trials - c["done"]
             if missing <= 0:
                 stopped = "n_trials"
                 break
@@ -304,9 +314,14 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
             if rounds >= 3 + defn.max_retry:
                 stopped = "workers keep failing"
                 break
+            if rounds and c["done"] == done_before and not any(last):
+                stopped = "no new points"  # healthy workers found only known or infeasible ones
+                break
+            done_before = c["done"]
             rounds += 1
-            codes += _run_round(url, defn, prices, missing, defn.workers, heartbeat, deadline,
-                                study, started)
+            last = _run_round(url, defn, prices, missing, defn.workers, heartbeat, deadline,
+                              study, started)
+            codes += last
             if stop_requested(study):
                 continue  # stopped: raise above, without recovering (no retries)
             retried += recover(study, defn.max_retry, heartbeat, wait=True)
@@ -316,11 +331,11 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
         monitor.stop()
         finished = _counts(study)
         log.warning("study %s stopped (%s): %d trial(s) finished, running ones failed: %s",
-                    defn.study_name, reason, finished["complete"] + finished["pruned"], failed)
+                    defn.study_name, reason, finished["done"], failed)
         if isinstance(exc, StudyStopped):
             raise StudyStopped(
                 f"study {defn.study_name!r} stopped ({reason}) after "
-                f"{finished['complete'] + finished['pruned']} of {defn.n_trials} trials; run "
+                f"{finished['done']} of {defn.n_trials} trials; run "
                 "it again to resume") from None
         raise
     finally:

@@ -253,11 +253,9 @@ class TrialMonitor:
             self.tracker.log_trials(new)
             self.seen.update(t.number for t in new)
         if self.on_progress is not None:
-            counts = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0}
-            for t in trials:
-                key = t.state.name.lower()
-                counts[key] = counts.get(key, 0) + 1
-            self.on_progress(counts)
+            from research_lab.core.optimize.report import trial_counts
+
+            self.on_progress(trial_counts(trials))
         return len(new)
 
     def _run(self) -> None:

@@ -34,6 +34,38 @@ from research_lab.core.optimize.stopping import STOP, StudyStopped, stop_request
 from research_lab.core.optimize.walkforward import evaluate_folds
 
 RECOVERY_EVERY_S = 2.0
+FREE_ATTRS = ("infeasible", "reused_from")   # finished trials that do not spend the budget
+FREE_FACTOR = 10                             # at most this many free trials per budgeted one
+
+
+def _key(params: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+class _Seen:
+    """The finished trials' results by parameter set (read from the study, incrementally):
+    a repeated point reuses the earlier result instead of a second backtest."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, Any] = {}
+        self.numbers: set[int] = set()
+
+    def lookup(self, study: Any, params: dict[str, Any]) -> Any:
+        from optuna.trial import TrialState
+
+        key = _key(params)
+        if key not in self.by_key:
+            for t in study.get_trials(deepcopy=False,
+                                      states=(TrialState.COMPLETE, TrialState.PRUNED)):
+                if t.number in self.numbers:
+                    continue
+                self.numbers.add(t.number)
+                if t.user_attrs.get("infeasible") or t.user_attrs.get("reused_from") is not None:
+                    continue
+                self.by_key.setdefault(_key(dict(t.params)), t)
+        return self.by_key.get(key)
 
 
 def suggest(trial: Any, space: Any) -> dict[str, Any]:
@@ -57,15 +89,23 @@ def make_objective(defn: StudyDefinition, evaluator: Evaluator, worker: str) -> 
     score = objective.scorer()
     multi = objective.multi
     last = len(plan.folds) - 1
+    seen = _Seen()
 
     def run(trial: Any):
         trial.set_user_attr(S.WORKER_ATTR, worker)
         if STOP.is_set():  # SIGTERM: fail this trial (Optuna records it) and end the loop
             raise StudyStopped("SIGTERM")
-        params = space.complete(suggest(trial, space))
+        sampled = suggest(trial, space)
+        params = space.complete(sampled)
         if not space.feasible(params):
             trial.set_user_attr("infeasible", True)
             raise optuna.TrialPruned(f"infeasible: {params}")
+        earlier = seen.lookup(trial.study, sampled)
+        if earlier is not None:  # the same point again: its result, without a backtest
+            trial.set_user_attr("reused_from", earlier.number)
+            if earlier.state.name == "PRUNED":
+                raise optuna.TrialPruned(f"repeat of pruned trial {earlier.number}")
+            return tuple(earlier.values) if multi else earlier.values[0]
 
         def on_fold(k: int, s: tuple[float, ...]) -> None:
             if STOP.is_set():
@@ -93,9 +133,12 @@ class WorkerResult:
 
 
 def _finished(study: Any) -> int:
+    """Finished trials that spend the budget (infeasible and repeated points do not)."""
     from optuna.trial import TrialState
 
-    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
+    return sum(1 for t in study.get_trials(deepcopy=False,
+                                           states=(TrialState.COMPLETE, TrialState.PRUNED))
+               if all(t.user_attrs.get(a) is None for a in FREE_ATTRS))
 
 
 def _deadline(study: Any) -> float | None:
@@ -156,7 +199,7 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
     wid = S.worker_id()
     S.fail_stale_trials(study, defn.max_retry)
     deadline = _deadline(study)
-    done = 0
+    done = free = 0
     stopped = "quota"
     last_recovery = time.monotonic()
 
@@ -164,7 +207,14 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
         # with a quota (the runner's workers) the quotas add up to n_trials: no need to read
         # the study-wide count after every trial (a storage query each time); a worker on
         # its own reads it after every trial, so that N of them overshoot by < N trials
-        nonlocal done, last_recovery
+        nonlocal done, free, last_recovery
+        if STOP.is_set():
+            study.stop()
+        if any(trial.user_attrs.get(a) is not None for a in FREE_ATTRS):
+            free += 1  # no backtest ran: it does not count against the quota
+            if free > FREE_FACTOR * max(quota or defn.n_trials, 1):
+                study.stop()  # the sampler keeps proposing known or infeasible points
+            return
         done += 1
         now = time.monotonic()
         if now - last_recovery > RECOVERY_EVERY_S:
@@ -190,12 +240,15 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
         if quota is not None and done >= quota:
             stopped = "quota"
             break
+        if free > FREE_FACTOR * max(quota or defn.n_trials, 1):
+            stopped = "only known or infeasible points left"
+            break
         left = None if deadline is None else deadline - time.time()
         if left is not None and left <= 0:
             stopped = "deadline"
             break
         batch = None if quota is None else quota - done
-        before = done
+        before, free_before = done, free
         try:
             study.optimize(objective, n_trials=batch, timeout=left, callbacks=[check],
                            gc_after_trial=False, show_progress_bar=False)
@@ -205,7 +258,7 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
         if stop_requested(study):
             stopped = "stopped"
             break
-        if done == before:  # nothing ran (stopped at once): avoid a busy loop
+        if done == before and free == free_before:  # nothing ran: avoid a busy loop
             stopped = "target" if _finished(study) >= defn.n_trials else "deadline"
             break
     return WorkerResult(wid, done, stopped)

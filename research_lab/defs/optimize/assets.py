@@ -170,7 +170,7 @@ def optimization_study(
     last = [0]
 
     def progress(counts: dict[str, int]) -> None:
-        done = counts["complete"] + counts["pruned"]
+        done = counts["done"]
         if done >= last[0] + max(1, cfg.study.n_trials // 10):
             last[0] = done
             context.log.info(f"{done}/{cfg.study.n_trials} trials ({counts['pruned']} pruned, "
