@@ -274,9 +274,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """The HTTP API; binding anything but loopback needs RESEARCH_LAB_API_TOKEN (bearer)."""
+    import ipaddress
+
     import uvicorn
 
     from research_lab.api import create_app
+    from research_lab.api.app import TOKEN_VAR
 
+    try:
+        loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        raise ValueError(f"--host {args.host[:60]!r} is not an IP address") from None
+    if not loopback and not os.environ.get(TOKEN_VAR):
+        raise ValueError(f"--host {args.host} is reachable from other machines: set {TOKEN_VAR} "
+                         "(clients send 'Authorization: Bearer <token>') or bind 127.0.0.1")
     uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
     return 0
