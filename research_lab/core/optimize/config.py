@@ -107,6 +107,24 @@ class TrackingSettings(_Section):
     batch_seconds: Num = _f(0.5, "seconds > 0", gt=0)
 
 
+class AssetClassSettings(_Section):
+    """Which symbols of the universe are indices and volatility products; the rest are
+    ``default``. The run queue's ``research_lab/asset_class`` tag and priority and the MLflow
+    experiment's asset class come from here, never from the symbol's spelling."""
+
+    default: Literal["equity", "index", "volatility"] = _f("equity", "equity, index or volatility")
+    index: tuple[str, ...] = _f(("^GSPC",), "a list of symbols")
+    volatility: tuple[str, ...] = _f(("^VIX",), "a list of symbols")
+
+    def of(self, symbol: str) -> str:
+        s = symbol.strip().upper()
+        if s in {v.upper() for v in self.volatility}:
+            return "volatility"
+        if s in {v.upper() for v in self.index}:
+            return "index"
+        return self.default
+
+
 class ScheduleSettings(_Section):
     strategies: tuple[str, ...] = _f(("sma_cross",), "a list of strategies", min_length=1)
     n_trials: StrictInt = _f(100, "an integer >= 1", ge=1)
@@ -122,6 +140,7 @@ SECTIONS: dict[str, type[_Section]] = {
     "market_hours": MarketHoursSettings,
     "tracking": TrackingSettings,
     "schedule": ScheduleSettings,
+    "asset_classes": AssetClassSettings,
 }
 
 
@@ -137,6 +156,7 @@ class OptimizeConfig(BaseModel):
     market_hours: MarketHoursSettings = Field(default_factory=MarketHoursSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    asset_classes: AssetClassSettings = Field(default_factory=AssetClassSettings)
     path: str = "defaults"
 
     def override(self, section: str, **values: Any) -> OptimizeConfig:

@@ -33,12 +33,11 @@ ASSET_CLASS_NAMES = {"equity": "Equities", "index": "Indices", "volatility": "Vo
 
 
 def asset_class(symbol: str) -> str:
-    """``volatility`` for VIX-like indices, ``index`` for other ``^`` symbols, else ``equity``
-    (the same rule as the Dagster run queue's tags)."""
-    s = symbol.upper()
-    if s.startswith("^") and ("VIX" in s or s.startswith("^VX")):
-        return "volatility"
-    return "index" if s.startswith("^") else "equity"
+    """``equity``, ``index`` or ``volatility`` from ``asset_classes`` in
+    ``config/optimize.yaml`` (the run queue's tags read the same)."""
+    from research_lab.core.optimize.config import load_optimize_config
+
+    return load_optimize_config().asset_classes.of(symbol)
 
 
 def experiment_name(project: str, symbol: str, family: str, strategy: str) -> str:

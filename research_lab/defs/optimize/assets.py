@@ -94,6 +94,7 @@ def study_metadata(report: Any) -> dict[str, Any]:
         "best_params": dg.MetadataValue.json(report.best_params),
         "trials_completed": dg.MetadataValue.int(report.complete),
         "trials_pruned": dg.MetadataValue.int(report.pruned),
+        "trials_done": dg.MetadataValue.int(report.counts.get("done", 0)),  # spent the budget
         "trials_failed": dg.MetadataValue.int(report.counts.get("fail", 0)),
         "stopped": report.stopped,
         "walk_forward": report.plan,
@@ -103,8 +104,8 @@ def study_metadata(report: Any) -> dict[str, Any]:
                                             / "report.json")),
     }
     for key, value in report.figures().items():
-        if key.startswith("trials_"):
-            continue
+        if key.startswith("trials_") and key != "trials_per_hour":
+            continue  # the counts are int metadata above
         md[key] = dg.MetadataValue.float(float(value))
     for name, path in report.plots.items():
         md[name.removesuffix(".png")] = dg.MetadataValue.path(path)
@@ -116,6 +117,8 @@ def study_metadata(report: Any) -> dict[str, Any]:
     deps=history_deps,
     group_name="optimize",
     kinds={"optuna"},
+    pool="optimization",           # counts against the studies' limit however it is launched
+    tags={"research_lab/kind": "optimization"},
     description="An Optuna study (TPE + median pruner over walk-forward folds) of one strategy "
     "on one symbol's stored history: leaderboard, best params, IS/OOS, deflated Sharpe, PBO. "
     "Runs off market hours (refuses or waits during a session, stops before the next open).",

@@ -37,7 +37,9 @@ def test_the_asset_runs_a_study_and_reports_it(optimize_env, instance):
     assert result.success
     assert len(selects) == 1                                     # the history in one query
     md = result.asset_materializations_for_node("optimization_study")[0].metadata
-    assert md["trials_completed"].value + md["trials_pruned"].value == 12
+    assert md["trials_done"].value == 12          # infeasible / repeated points are free
+    for key in ("improvement_vs_default", "improvement_vs_buy_hold", "trials_per_hour"):
+        assert isinstance(md[key], dg.FloatMetadataValue), key
     assert md["leaderboard"].value.startswith("| rank | trial | sharpe_ratio | fast | slow |")
     assert set(md["best_params"].value) == {"fast", "slow"}
     for key in ("best_value", "is_value", "oos_value", "deflated_sharpe", "pbo"):
@@ -53,9 +55,12 @@ def test_the_asset_runs_a_study_and_reports_it(optimize_env, instance):
     runs = client.search_runs([exp.experiment_id], max_results=100)
     parents = [r for r in runs if r.data.tags.get("kind") == "study"]
     children = [r for r in runs if r.data.tags.get("kind") == "trial"]
-    assert len(parents) == 1 and len(children) == 12
+    assert len(parents) == 1 and (  # every finished trial, free ones too
+        len(children) == md["trials_completed"].value + md["trials_pruned"].value)
     assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
     assert parents[0].data.metrics["trials_completed"] == md["trials_completed"].value
+    assert parents[0].data.metrics["improvement_vs_buy_hold"] == pytest.approx(
+        md["improvement_vs_buy_hold"].value)                     # the KPI in the parent run
     assert "dagster.run_id" in parents[0].data.tags
     artifacts = {a.path for a in client.list_artifacts(parents[0].info.run_id, "plots")}
     assert artifacts == {"plots/optimization_history.png", "plots/param_importances.png"}
