@@ -53,6 +53,8 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--max-trials", type=int, default=400)
     ap.add_argument("--engine", choices=("fast", "backtrader"), default="fast")
+    ap.add_argument("--samplers", action="store_true",
+                    help="one row per sampler type (project pruner, in memory) instead")
     ap.add_argument("--all-variants", action="store_true",
                     help="with --engine backtrader, every pruner/storage row (slow)")
     args = ap.parse_args()
@@ -103,9 +105,10 @@ def main() -> int:
         print(f"cross-check: the fast grid takes {fast_s:.2f} s; largest difference between "
               f"the engines' objective values over the {len(grid)} points: {diff:.2e}")
 
-    def trials_to_target(seed: int, pruner, storage) -> tuple[int | None, float]:
+    def trials_to_target(seed: int, pruner, storage, sampler=None) -> tuple[int | None, float]:
         study = optuna.create_study(direction="maximize", storage=storage,
-                                    sampler=make_sampler(defn.sampler, seed=seed),
+                                    sampler=make_sampler(sampler or defn.sampler, seed=seed,
+                                                         space=space),
                                     pruner=pruner, study_name=f"s{seed}-{time.time_ns()}")
         study.set_user_attr(ATTR, defn.to_dict())
         objective = make_objective(defn, evaluator_for(evaluator.prices), "bench")
@@ -122,19 +125,25 @@ def main() -> int:
         return (hit[0] if hit else None), time.perf_counter() - t
 
     variants = [
-        ("TPE + median pruner (running mean), journal file", cfg.pruner, "journal"),
-        ("TPE + median pruner (running mean), in memory", cfg.pruner, None),
+        ("TPE + median pruner (running mean), journal file", cfg.pruner, "journal", None),
+        ("TPE + median pruner (running mean), in memory", cfg.pruner, None, None),
         ("TPE + Optuna's MedianPruner (fold score), in memory",
-         PrunerSettings(type="optuna_median", n_warmup_steps=cfg.pruner.n_warmup_steps), None),
-        ("TPE, no pruner, in memory", PrunerSettings(type="none"), None),
+         PrunerSettings(type="optuna_median", n_warmup_steps=cfg.pruner.n_warmup_steps), None,
+         None),
+        ("TPE, no pruner, in memory", PrunerSettings(type="none"), None, None),
     ]
+    if args.samplers:
+        from research_lab.core.optimize.config import SAMPLERS
+
+        variants = [(f"{kind} + median pruner (running mean), in memory", cfg.pruner, None,
+                     defn.sampler.model_copy(update={"type": kind})) for kind in SAMPLERS]
     if engine != "fast" and not args.all_variants:
         variants = variants[:1]
-    for label, pruner_cfg, storage in variants:
+    for label, pruner_cfg, storage, sampler in variants:
         counts, times = [], []
         for seed in range(args.seeds):
             st = S.open_storage(S.resolve_storage_url(None)) if storage else None
-            n, secs = trials_to_target(seed, make_pruner(pruner_cfg), st)
+            n, secs = trials_to_target(seed, make_pruner(pruner_cfg), st, sampler)
             counts.append(n if n is not None else args.max_trials * 10)
             times.append(secs)
         med = statistics.median(counts)

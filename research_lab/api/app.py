@@ -1,37 +1,48 @@
-"""Routes of the HTTP API (see the package docstring): ``POST /backtests/optimize`` and
-``GET /backtests/optimize/{id}``. Every input is checked with the same core functions the CLI
-and the asset use, before anything is launched."""
+"""Routes of the HTTP API (see the package docstring): ``POST /backtests/optimize``,
+``GET`` and ``DELETE /backtests/optimize/{id}``. Every input is checked with the same core
+functions the CLI and the asset use (the study use case's quality gate, history, session range
+and walk-forward plan, and the market-hours rule) before anything is launched."""
 
 from __future__ import annotations
 
+import hmac
 import json
+import os
 import re
 import uuid
 from datetime import date
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from research_lab.api import dagster_client as D
 
 JOB = "optimization_job"
+TOKEN_VAR = "RESEARCH_LAB_API_TOKEN"
+MAX_BODY = 64 * 1024           # bytes of a request body (a search space is a few hundred)
+MAX_DETAIL = 300               # characters of an error message: never a whole echoed input
 _ID = re.compile(r"^[A-Za-z0-9_.^-]{1,200}$")
 STATES = {"QUEUED": "queued", "NOT_STARTED": "queued", "MANAGED": "queued",
           "STARTING": "running", "STARTED": "running", "SUCCESS": "done",
           "FAILURE": "failed", "CANCELING": "canceled", "CANCELED": "canceled"}
+FINAL = ("SUCCESS", "FAILURE", "CANCELED")
 
 
 class OptimizeRequest(BaseModel):
     """A study to start: strategy x symbol, and optional overrides of config/optimize.yaml."""
 
-    strategy: str = Field(max_length=100, description="a strategy of the library, e.g. sma_cross")
-    symbol: str = Field(max_length=50, description="a symbol with bars in the market-data store")
+    strategy: str = Field(max_length=64, description="a strategy of the library, e.g. sma_cross")
+    symbol: str = Field(max_length=32, description="a symbol with bars in the market-data store")
     n_trials: int = Field(default=100, ge=1, le=100_000, description="trials to finish")
     timeout: Optional[float] = Field(default=None, gt=0, description="seconds")
-    metric: str = Field(default="sharpe_ratio", max_length=100, description="objective metric")
-    direction: Optional[str] = Field(default=None, max_length=20, description="maximize | minimize")
+    metric: str = Field(default="sharpe_ratio", max_length=64, description="objective metric")
+    direction: Optional[Literal["maximize", "minimize"]] = Field(default=None)
+    sampler: Optional[str] = Field(default=None, max_length=16,
+                                   description="tpe | random | grid | qmc | cmaes | gp | nsga2 | "
+                                   "nsga3")
     param_space: Optional[dict[str, Any]] = Field(
         default=None, description="search space as in a space file: {params: {...}, "
         "constraints: [...]}; default: the strategy's full space")
@@ -39,19 +50,22 @@ class OptimizeRequest(BaseModel):
     seed: Optional[int] = None
     start: Optional[date] = None
     end: Optional[date] = None
-    market_hours: Optional[str] = Field(default=None, max_length=20, description="refuse | wait | ignore")
+    market_hours: Optional[Literal["refuse", "wait", "ignore"]] = Field(default=None)
     tracking: bool = Field(default=True, description="log to MLflow")
 
     model_config = {"extra": "forbid"}
 
 
-def _unprocessable(message: str) -> HTTPException:
-    return HTTPException(status_code=422, detail=message)
+def _unprocessable(message: str, status: int = 422) -> HTTPException:
+    return HTTPException(status_code=status, detail=message[:MAX_DETAIL])
 
 
 def _validate(req: OptimizeRequest) -> dict[str, Any]:
-    """The run config of the study, or HTTP 422 naming the problem."""
-    from research_lab.core.optimize import default_space, objective_spec
+    """The run config of the study, or HTTP 4xx naming the problem: the request's own values,
+    then the stored history (quality gate, bars in the range, walk-forward plan), then the
+    market-hours rule, exactly as the run itself will check them."""
+    from research_lab.core.optimize import default_space, load_optimize_config, objective_spec
+    from research_lab.core.optimize.config import SAMPLERS
     from research_lab.core.optimize.space import parse_space
 
     from research_lab.core.inputs import InputError, date_range, symbol as check_symbol
@@ -61,22 +75,24 @@ def _validate(req: OptimizeRequest) -> dict[str, Any]:
         date_range(req.start, req.end)
     except InputError as exc:
         raise _unprocessable(str(exc)) from None
+    if req.sampler is not None and req.sampler not in SAMPLERS:
+        raise _unprocessable(f"sampler: not one of {', '.join(SAMPLERS)}")
     try:
         space = (parse_space(req.param_space, strategy=req.strategy, where="param_space")
                  if req.param_space is not None else default_space(req.strategy))
-        objective_spec(req.metric, req.direction)
+        objective = objective_spec(req.metric, req.direction)
     except ValueError as exc:
         raise _unprocessable(str(exc)) from None
-    if req.market_hours not in (None, "refuse", "wait", "ignore"):
-        raise _unprocessable(f"market_hours {req.market_hours!r} is not one of refuse, wait, ignore")
     if req.start and req.end and req.start > req.end:
         raise _unprocessable(f"start {req.start} is after end {req.end}")
-    _check_bars(symbol, req.start, req.end)
+    cfg = load_optimize_config()
+    _check_history(req, symbol, space, objective, cfg)
+    _check_market_hours(req, cfg)
     config: dict[str, Any] = {
         "n_trials": req.n_trials, "metric": req.metric, "workers": req.workers,
         "param_space_json": json.dumps(space.to_dict()), "tracking": req.tracking,
     }
-    for key in ("timeout", "direction", "seed", "market_hours"):
+    for key in ("timeout", "direction", "seed", "market_hours", "sampler"):
         if getattr(req, key) is not None:
             config[key] = getattr(req, key)
     for key in ("start", "end"):
@@ -85,23 +101,56 @@ def _validate(req: OptimizeRequest) -> dict[str, Any]:
     return config
 
 
-def _check_bars(symbol: str, start: date | None, end: date | None) -> None:
+def _check_history(req: OptimizeRequest, symbol: str, space: Any, objective: Any,
+                   cfg: Any) -> None:
+    """The study use case's own checks (gate, bars in range, plan), without the run."""
     from research_lab.core.marketdata.store import BarStore
+    from research_lab.core.optimize.usecase import StudyInputs, prepare_study
+    from research_lab.core.quality.gate import QualityGateError
     from research_lab.core.settings import load_settings
 
-    store = BarStore.from_url(load_settings().resolved_store_url)
+    url = load_settings().resolved_store_url
+    store = BarStore.from_url(url)
     try:
-        if symbol not in store.symbols():  # the stored symbols are not listed to the caller
-            raise _unprocessable(f"symbol {symbol!r} has no bars in the market-data store")
+        known = symbol in store.symbols()
     finally:
         store.close()
+    if not known:   # never list the stored symbols: the caller may not be allowed to see them
+        raise _unprocessable(f"symbol {symbol!r} has no bars in the market-data store")
+    try:
+        prepare_study(StudyInputs(req.strategy, symbol, "api-check", space=space,
+                                  objective=objective, config=cfg, start=req.start,
+                                  end=req.end, store_url=url))
+    except QualityGateError as exc:
+        raise _unprocessable(str(exc), 409) from None
+    except ValueError as exc:
+        text = str(exc)
+        if text.startswith("no bars of"):
+            text = (f"symbol {symbol!r} has no bars between {req.start or 'the start'} and "
+                    f"{req.end or 'the end'} in the market-data store")
+        raise _unprocessable(text) from None
+
+
+def _check_market_hours(req: OptimizeRequest, cfg: Any) -> None:
+    from research_lab.core.marketdata.calendar import TradingCalendar
+    from research_lab.core.optimize.budget import MarketHoursError, plan_budget
+
+    mh = cfg.market_hours
+    try:
+        plan_budget(calendar=TradingCalendar(mh.calendar), timeout=req.timeout,
+                    margin_minutes=mh.margin_minutes, policy=req.market_hours or mh.policy,
+                    sleep=lambda seconds: None)   # "wait": accepted, the run waits
+    except MarketHoursError as exc:
+        raise _unprocessable(str(exc), 409) from None
 
 
 def _progress(study_id: str) -> dict[str, Any] | None:
     """Counts, best value so far and leaderboard from the Optuna storage (None: no study yet)."""
     from research_lab.core.optimize import storage as S
     from research_lab.core.optimize.definition import read_definition
+    from research_lab.core.optimize.baselines import KPI_ATTR
     from research_lab.core.optimize.report import leaderboard, trial_counts
+    from research_lab.core.optimize.stopping import STOPPED_ATTR
 
     try:
         study = S.load_study(S.resolve_storage_url(None), study_id)
@@ -113,31 +162,49 @@ def _progress(study_id: str) -> dict[str, Any] | None:
     board = leaderboard(trials, defn.objective.directions)
     best = board[0] if board else None
     return {
-        "trials": {"done": counts["complete"] + counts["pruned"], "total": defn.n_trials,
+        "trials": {"done": counts["done"], "total": defn.n_trials,
                    "completed": counts["complete"], "pruned": counts["pruned"],
                    "failed": counts["fail"], "running": counts["running"]},
         "metric": defn.objective.primary, "direction": defn.objective.directions[0],
         "best_value": best["values"][0] if best else None,
         "best_params": best["params"] if best else None,
         "leaderboard": board,
+        "kpis": study.user_attrs.get(KPI_ATTR),
+        "stopped": study.user_attrs.get(STOPPED_ATTR),
     }
 
 
-def _validation_error(_request, exc) -> JSONResponse:
-    """422 naming each bad field, without echoing the value sent (it may be 10 MB)."""
-    from research_lab.core.errors import one_line
-
-    detail = [{"loc": list(e.get("loc", ())), "msg": one_line(e.get("msg", "invalid"), 200)}
-              for e in exc.errors()[:10]]
-    return JSONResponse(status_code=422, content={"detail": detail})
-
-
-def create_app() -> FastAPI:
-    from fastapi.exceptions import RequestValidationError
-
+def create_app(token: str | None = None) -> FastAPI:
+    """The app; ``token`` (default ``RESEARCH_LAB_API_TOKEN``): every route but ``/health``
+    then needs ``Authorization: Bearer <token>``."""
+    token = token if token is not None else (os.environ.get(TOKEN_VAR) or None)
     app = FastAPI(title="research_lab API", version="1",
                   description="Optimization studies as Dagster runs.")
-    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        if token and request.url.path != "/health":
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return JSONResponse(status_code=401, headers={"WWW-Authenticate": "Bearer"},
+                                    content={"detail": "missing or wrong bearer token"})
+        if request.method in ("POST", "PUT", "PATCH"):
+            length = request.headers.get("content-length")
+            if length is None or not length.isdigit():
+                return JSONResponse(status_code=411, content={"detail": "Content-Length needed"})
+            if int(length) > MAX_BODY:
+                return JSONResponse(status_code=413, content={
+                    "detail": f"request body of {length} bytes; the limit is {MAX_BODY}"})
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # field and reason only: pydantic's own errors would echo the whole input back
+        parts = []
+        for err in exc.errors()[:5]:
+            where = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
+            parts.append(f"{where}: {err.get('msg', 'invalid')}")
+        return JSONResponse(status_code=422, content={"detail": "; ".join(parts)[:MAX_DETAIL]})
 
     @app.post("/backtests/optimize", status_code=202)
     def start_study(req: OptimizeRequest) -> JSONResponse:
@@ -155,22 +222,26 @@ def create_app() -> FastAPI:
         try:
             run_id = D.launch_run(JOB, run_config, tags)
         except D.DagsterUnavailable as exc:
-            raise HTTPException(status_code=502, detail=str(exc)) from None
+            raise HTTPException(status_code=502, detail=str(exc)[:MAX_DETAIL]) from None
         return JSONResponse(status_code=202, content={
             "id": study_id, "run_id": run_id, "partition": key,
             "status_url": f"/backtests/optimize/{study_id}"})
 
-    @app.get("/backtests/optimize/{study_id}")
-    def study_status(study_id: str) -> dict[str, Any]:
+    def _find(study_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         if not _ID.match(study_id):
-            raise HTTPException(status_code=422, detail=f"bad study id {study_id!r}")
+            raise HTTPException(status_code=422, detail="bad study id")
         try:
             run = D.study_run(study_id)
         except D.DagsterUnavailable as exc:
-            raise HTTPException(status_code=502, detail=str(exc)) from None
+            raise HTTPException(status_code=502, detail=str(exc)[:MAX_DETAIL]) from None
         progress = _progress(study_id)
         if run is None and progress is None:
             raise HTTPException(status_code=404, detail=f"no study {study_id!r}")
+        return run, progress
+
+    @app.get("/backtests/optimize/{study_id}")
+    def study_status(study_id: str) -> dict[str, Any]:
+        run, progress = _find(study_id)
         status = run["status"] if run else None
         state = STATES.get(status, "unknown") if run else "done"
         if state == "running" and progress is None:
@@ -178,8 +249,31 @@ def create_app() -> FastAPI:
         out: dict[str, Any] = {"id": study_id, "state": state,
                                "dagster": {"run_id": run["runId"], "status": status} if run else None}
         out.update(progress or {"trials": None, "best_value": None, "best_params": None,
-                                "leaderboard": []})
+                                "leaderboard": [], "kpis": None, "stopped": None})
+        out["failure"] = None
+        if state == "failed":
+            try:
+                out["failure"] = (D.run_failure(run["runId"]) or "")[:2000] or None
+            except D.DagsterUnavailable:
+                out["failure"] = None
         return out
+
+    @app.delete("/backtests/optimize/{study_id}", status_code=202)
+    def cancel_study(study_id: str) -> JSONResponse:
+        """Cancel: terminate the Dagster run and ask every worker of the study to stop."""
+        from research_lab.core.optimize import storage as S
+        from research_lab.core.optimize.stopping import request_stop
+
+        run, progress = _find(study_id)
+        if progress is not None:
+            request_stop(S.load_study(S.resolve_storage_url(None), study_id),
+                         "canceled through the API")
+        if run is not None and run["status"] not in FINAL:
+            try:
+                D.terminate_run(run["runId"])
+            except D.DagsterUnavailable as exc:
+                raise HTTPException(status_code=502, detail=str(exc)[:MAX_DETAIL]) from None
+        return JSONResponse(status_code=202, content={"id": study_id, "state": "canceling"})
 
     @app.get("/health")
     def health() -> dict[str, str]:

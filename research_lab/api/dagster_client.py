@@ -1,4 +1,5 @@
-"""The API's only contact with Dagster: its GraphQL endpoint (launch a run, find a run by tag).
+"""The API's only contact with Dagster: its GraphQL endpoint (launch a run, find a run by tag,
+terminate a run, read why a run failed).
 
 ``RESEARCH_LAB_DAGSTER_URL`` (default ``http://127.0.0.1:3000``) is read when a request needs
 it, never at import time. Launching goes through ``dagster_graphql.DagsterGraphQLClient``
@@ -22,6 +23,18 @@ query StudyRuns($key: String!, $value: String!) {
     __typename
     ... on Runs { results { runId status startTime endTime tags { key value } } }
     ... on PythonError { message }
+  }
+}
+"""
+
+
+RUN_FAILURE = """
+query RunFailure($runId: ID!) {
+  logsForRun(runId: $runId, limit: 500) {
+    __typename
+    ... on EventConnection { events { __typename
+      ... on ExecutionStepFailureEvent { message error { message } }
+      ... on RunFailureEvent { message } } }
   }
 }
 """
@@ -57,18 +70,46 @@ def launch_run(job_name: str, run_config: dict[str, Any], tags: dict[str, str]) 
                                  f"{type(exc).__name__}: {exc}") from None
 
 
-def study_run(study_id: str) -> dict[str, Any] | None:
-    """The latest run tagged with ``study_id`` ({runId, status, startTime, endTime}), or None."""
+def terminate_run(run_id: str) -> None:
+    """Ask Dagster to terminate the run (its step is interrupted; the study stops)."""
+    from dagster_graphql import DagsterGraphQLClientError
+
+    try:
+        _client().terminate_run(run_id)
+    except DagsterGraphQLClientError as exc:
+        raise DagsterUnavailable(f"Dagster refused to terminate run {run_id}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001
+        raise DagsterUnavailable(f"Dagster at {dagster_url()} is not reachable: "
+                                 f"{type(exc).__name__}: {exc}") from None
+
+
+def _graphql(query: str, variables: dict[str, Any]) -> dict[str, Any]:
     import requests
 
     try:
         resp = requests.post(f"{dagster_url().rstrip('/')}/graphql", timeout=15,
-                             json={"query": RUNS_BY_TAG,
-                                   "variables": {"key": STUDY_TAG, "value": study_id}})
+                             json={"query": query, "variables": variables})
         resp.raise_for_status()
-        body = resp.json()
+        return resp.json()
     except Exception as exc:  # noqa: BLE001
         raise DagsterUnavailable(f"Dagster at {dagster_url()} is not reachable: {exc}") from None
+
+
+def run_failure(run_id: str) -> str | None:
+    """The first step failure's message of a failed run (else the run failure's), or None."""
+    body = _graphql(RUN_FAILURE, {"runId": run_id})
+    events = (((body.get("data") or {}).get("logsForRun") or {}).get("events")) or []
+    for kind in ("ExecutionStepFailureEvent", "RunFailureEvent"):
+        for e in events:
+            if e.get("__typename") == kind:
+                err = (e.get("error") or {}).get("message")
+                return (err or e.get("message") or "").strip() or None
+    return None
+
+
+def study_run(study_id: str) -> dict[str, Any] | None:
+    """The latest run tagged with ``study_id`` ({runId, status, startTime, endTime}), or None."""
+    body = _graphql(RUNS_BY_TAG, {"key": STUDY_TAG, "value": study_id})
     data = (body.get("data") or {}).get("runsOrError") or {}
     if data.get("__typename") != "Runs":
         raise DagsterUnavailable(f"Dagster query failed: {data.get('message') or body}")

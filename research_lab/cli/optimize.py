@@ -9,6 +9,7 @@ HTTP API.
     research-lab optimize worker --study-name acme-sma --storage postgresql://...   # one study
     research-lab optimize worker [--idle-exit S]    # a service (docker): joins any open study
     research-lab optimize serve [--port 8765]                                      # HTTP API
+    research-lab optimize list | show NAME | stop NAME | delete NAME [--storage URL]  # studies
 
 Bars come from the market-data store (one query per symbol) or ``--csv FILE``. Several
 symbols run one study each (``<study-name>.<SYMBOL>``). A progress bar (stderr) follows the
@@ -29,14 +30,16 @@ from pathlib import Path
 
 from research_lab.cli.common import iso_date, symbols_arg
 
-ACTIONS = ("run", "worker", "serve")
+ACTIONS = ("run", "worker", "serve", "list", "show", "stop", "delete")
 
 
 def register(sub) -> None:
     p = sub.add_parser("optimize", help="optimization studies (Optuna): run, worker, serve",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("action", nargs="?", choices=ACTIONS, default="run",
-                   help="run a study (default), join one as a worker, or serve the HTTP API")
+                   help="run a study (default), join one as a worker, serve the HTTP API, "
+                   "list the studies of a storage, show / stop / delete one")
+    p.add_argument("name", nargs="?", metavar="NAME", help="show / stop / delete: the study")
     p.add_argument("--strategy", metavar="NAME", help="strategy of the library (sma_cross, ...)")
     p.add_argument("--param-space", metavar="FILE", type=Path,
                    help="search space YAML/JSON (default: the strategy's full space)")
@@ -57,6 +60,8 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=float, metavar="S", help="seconds (also capped before "
                    "the next market open)")
     p.add_argument("--seed", type=int, help="sampler seed (config: 42)")
+    p.add_argument("--sampler", metavar="NAME",
+                   help="tpe (default), random, grid, qmc, cmaes, gp, nsga2, nsga3")
     p.add_argument("--market-hours", choices=("refuse", "wait", "ignore"),
                    help="during a session: refuse (default), wait for the close, or ignore")
     p.add_argument("--config", metavar="FILE", type=Path, help="optimize.yaml to use")
@@ -84,60 +89,78 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         return cmd_worker(args)
     if args.action == "serve":
         return cmd_serve(args)
+    if args.action in ("list", "show", "stop", "delete"):
+        return cmd_catalog(args)
     return cmd_run(args)
 
 
-def _config(args: argparse.Namespace):
-    from research_lab.core.optimize.config import load_optimize_config
+def cmd_catalog(args: argparse.Namespace) -> int:
+    """list / show / stop / delete the studies of a storage."""
+    import json
 
+    from research_lab.core.optimize import catalog
+    from research_lab.core.optimize.config import load_optimize_config
+    from research_lab.core.optimize.storage import mask, resolve_storage_url
+
+    url = resolve_storage_url(args.storage or load_optimize_config(args.config).storage.url)
+    if args.action == "list":
+        rows = catalog.list_summaries(url)
+        print(f"{len(rows)} stud{'y' if len(rows) == 1 else 'ies'} in {mask(url)}")
+        for r in rows:
+            t = r["trials"]
+            best = "-" if r["best_value"] is None else f"{r['best_value']:.4f}"
+            print(f"{r['name']}\t{r['state']}\t{r['strategy']} {r['symbol']}\t"
+                  f"{t['done']}/{t['total']} trials\tbest {best}")
+        return 0
+    name = args.name or args.study_name
+    if not name:
+        raise ValueError(f"optimize {args.action} needs the study's NAME")
+    if args.action == "show":
+        from research_lab.core.optimize.storage import load_study
+
+        print(json.dumps(catalog.study_summary(load_study(url, name)), indent=2, default=str))
+    elif args.action == "stop":
+        catalog.stop(url, name)
+        print(f"asked the workers of {name} to stop")
+    else:
+        catalog.delete(url, name)
+        print(f"deleted {name} from {mask(url)}")
+    return 0
+
+
+def _config(args: argparse.Namespace):
+    from research_lab.core.optimize.config import SAMPLERS, load_optimize_config
+
+    if args.sampler is not None and args.sampler not in SAMPLERS:
+        raise ValueError(f"--sampler {args.sampler[:40]!r} is not one of {', '.join(SAMPLERS)}")
     cfg = load_optimize_config(args.config)
     cfg = cfg.override("study", n_trials=args.n_trials, workers=args.workers,
                        timeout=args.timeout, seed=args.seed)
     cfg = cfg.override("market_hours", policy=args.market_hours)
+    cfg = cfg.override("sampler", type=args.sampler)
     return cfg.override("storage", url=args.storage)
 
 
-def _bars(args: argparse.Namespace, symbols: list[str]) -> dict[str, object]:
-    """symbol -> bars between --start and --end, checked (one query per symbol)."""
-    if args.csv is not None:
-        from research_lab.core.marketdata.sources import CsvDirSource, SourceError
+def _csv_bars(args: argparse.Namespace, symbols: list[str]) -> tuple[str, object]:
+    """(symbol, bars) of ``--csv`` (a file has no anomaly scores: no quality gate)."""
+    from research_lab.core.marketdata.sources import CsvDirSource, SourceError
 
-        if not args.csv.is_file():
-            raise ValueError(f"--csv {args.csv}: no such file")
-        try:
-            frame = CsvDirSource(args.csv.parent).read(args.csv)
-        except SourceError as exc:
-            raise ValueError(f"--csv {args.csv}: {exc}") from None
-        symbol = symbols[0] if symbols else str(frame["symbol"].iloc[0])
-        frames = {symbol: frame.assign(symbol=symbol)}
-    else:
-        from research_lab.core.marketdata.store import BarStore
-        from research_lab.core.settings import load_settings
-
-        url = load_settings().resolved_store_url
-        store = BarStore.from_url(url)
-        try:
-            frames = {s: store.read_bars(s, args.start, args.end) for s in symbols}
-        finally:
-            store.close()
-        empty = [s for s, f in frames.items() if f.empty]
-        if empty:
-            raise ValueError(f"no bars of {', '.join(empty)} in the store {store.url} between "
-                             f"{args.start or 'the start'} and {args.end or 'the end'}; ingest "
-                             "them first (research-lab data ingest)")
-    out = {}
-    for symbol, frame in frames.items():
-        sessions = frame["session"].dt.date
-        keep = (sessions >= (args.start or sessions.min())) & (sessions <= (args.end or sessions.max()))
-        out[symbol] = frame.loc[keep].reset_index(drop=True)
-    return out
+    if not args.csv.is_file():
+        raise ValueError(f"--csv {args.csv}: no such file")
+    try:
+        frame = CsvDirSource(args.csv.parent).read(args.csv)
+    except SourceError as exc:
+        raise ValueError(f"--csv {args.csv}: {exc}") from None
+    symbol = symbols[0] if symbols else str(frame["symbol"].iloc[0])
+    return symbol, frame.assign(symbol=symbol)
 
 
 def _requests(args: argparse.Namespace):
-    """Every study to run, fully validated before anything is written."""
-    from research_lab.core.optimize import StudyRequest, default_space, load_space, objective_spec
+    """Every study to run, fully validated (quality gate, bars, plan) before anything is
+    written: :func:`research_lab.core.optimize.usecase.prepare_study` per symbol."""
+    from research_lab.core.optimize import default_space, load_space, objective_spec
     from research_lab.core.optimize.storage import resolve_storage_url, storage_kind
-    from research_lab.core.optimize.walkforward import plan_walkforward
+    from research_lab.core.optimize.usecase import StudyInputs, prepare_study
 
     if not args.strategy:
         raise ValueError("--strategy is required (e.g. --strategy sma_cross)")
@@ -169,19 +192,14 @@ def _requests(args: argparse.Namespace):
                                args.direction or ([cfg.study.direction] if not args.metric
                                                   or len(args.metric) == 1 else None))
     symbols = symbols_arg(args.symbols or [])
-    frames = _bars(args, symbols)
-    wf = cfg.walkforward
+    given = dict([_csv_bars(args, symbols)]) if args.csv is not None else dict.fromkeys(symbols)
     requests = []
-    for symbol, bars in frames.items():
-        try:
-            plan_walkforward(bars["session"], folds=wf.folds, oos_fraction=wf.oos_fraction,
-                             embargo_bars=wf.embargo_bars)
-        except ValueError as exc:
-            raise ValueError(f"{symbol}: {exc}") from None
-        name = args.study_name if len(frames) == 1 else f"{args.study_name}.{symbol}"
-        out = str(child_path(args.out, name, where="--study-name")) if args.out else None
-        requests.append(StudyRequest(args.strategy, symbol, bars, space, name,
-                                     objective=objective, config=cfg, output_dir=out))
+    for symbol, bars in given.items():
+        name = args.study_name if len(given) == 1 else f"{args.study_name}.{symbol}"
+        requests.append(prepare_study(StudyInputs(
+            args.strategy, symbol, name, space=space, objective=objective, config=cfg,
+            start=args.start, end=args.end, bars=bars,
+            output_dir=str(child_path(args.out, name, where="--study-name")) if args.out else None)))
     return requests, cfg
 
 
@@ -195,18 +213,13 @@ def _tracker(args: argparse.Namespace, cfg):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import dataclasses
-    import tempfile
-
-    from research_lab.core.optimize import MarketHoursError, run_study
+    from research_lab.core.optimize import MarketHoursError
+    from research_lab.core.optimize.stopping import StudyStopped, handle_sigterm
+    from research_lab.core.optimize.usecase import optimize_symbol
 
     requests, cfg = _requests(args)
+    handle_sigterm()  # SIGTERM stops the study cleanly (workers, running trials), as Ctrl-C
     for req in requests:
-        scratch = None
-        if req.output_dir is None:  # without --out: plots go to MLflow, the folder goes away
-            scratch = tempfile.TemporaryDirectory(prefix="research-lab-study-")
-            req = dataclasses.replace(req, output_dir=scratch.name)
-        tracker = _tracker(args, cfg)
         bar = None
         if not args.no_progress:
             from tqdm import tqdm
@@ -215,22 +228,23 @@ def cmd_run(args: argparse.Namespace) -> int:
                        unit="trial", file=sys.stderr, dynamic_ncols=True)
 
         def progress(counts, bar=bar):
-            done = counts["complete"] + counts["pruned"]
+            done = counts["done"]
             bar.n = min(done, bar.total)
             bar.set_postfix(pruned=counts["pruned"], failed=counts["fail"], refresh=False)
             bar.refresh()
 
         try:
-            report = run_study(req, tracker=tracker, on_progress=progress if bar else None)
+            report = optimize_symbol(req, tracker=lambda _req: _tracker(args, cfg),
+                                     on_progress=progress if bar else None)
         except MarketHoursError as exc:
             print(f"research-lab optimize: refused: {exc}", file=sys.stderr)
             return 3
+        except StudyStopped as exc:
+            print(f"research-lab optimize: {exc}", file=sys.stderr)
+            return 130
         finally:
             if bar is not None:
                 bar.close()
-            tracker.close()
-            if scratch is not None:
-                scratch.cleanup()
         print("\n".join(report.summary_lines()))
         print()
         print(report.leaderboard_markdown())
@@ -266,9 +280,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """The HTTP API; binding anything but loopback needs RESEARCH_LAB_API_TOKEN (bearer)."""
+    import ipaddress
+
     import uvicorn
 
     from research_lab.api import create_app
+    from research_lab.api.app import TOKEN_VAR
 
+    try:
+        loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        raise ValueError(f"--host {args.host[:60]!r} is not an IP address") from None
+    if not loopback and not os.environ.get(TOKEN_VAR):
+        raise ValueError(f"--host {args.host} is reachable from other machines: set {TOKEN_VAR} "
+                         "(clients send 'Authorization: Bearer <token>') or bind 127.0.0.1")
     uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
     return 0

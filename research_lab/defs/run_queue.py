@@ -29,13 +29,12 @@ STUDY_PRIORITY = {"index": 10, "equity": 5, "volatility": 0}
 
 
 def asset_class(symbol: str) -> str:
-    """``volatility`` for VIX-like indices, ``index`` for other ``^`` symbols, else ``equity``."""
-    s = symbol.upper()
-    if s.startswith("^") and ("VIX" in s or s.startswith("^VX")):
-        return "volatility"
-    if s.startswith("^"):
-        return "index"
-    return "equity"
+    """``equity``, ``index`` or ``volatility``: ``asset_classes`` of ``config/optimize.yaml``
+    (configuration of the universe, not the symbol's spelling: SPY is an index fund, VIXY a
+    volatility product)."""
+    from research_lab.core.optimize.tracking import asset_class as configured
+
+    return configured(symbol)
 
 
 def kind_tags(kind: str) -> dict[str, str]:

@@ -12,6 +12,11 @@ Dagster schedule, the HTTP API) with the current instant ``now`` (injectable for
   comes from the exchange calendar, so a Friday-evening study may run until Monday 09:00 and
   one before Good Friday until the Monday after.
 * No time left (``deadline <= start``) raises :class:`MarketHoursError` too.
+
+:func:`plan_tick` is the same rule for a scheduled tick (the Dagster schedule asks it whether
+to start studies now, and until when): closed market, and at least ``min_budget_minutes``
+before ``next_open - margin``. Both go through :func:`deadline_before_open`, the one place
+that computes a study's deadline from the calendar.
 """
 
 from __future__ import annotations
@@ -62,6 +67,44 @@ def market_status(now: Any, calendar: Any) -> tuple[bool, Any, Any]:
     return is_open, close, calendar.next_open(now)
 
 
+def deadline_before_open(start: Any, calendar: Any, margin_minutes: float) -> tuple[Any, Any]:
+    """(next open after ``start``, that open minus the margin), both UTC."""
+    import pandas as pd
+
+    nxt = _utc(calendar.next_open(_utc(start)))
+    return nxt, nxt - pd.Timedelta(minutes=margin_minutes)
+
+
+@dataclass(frozen=True)
+class TickPlan:
+    run: bool
+    reason: str
+    deadline: Any = None  # pd.Timestamp in the calendar's time zone
+
+
+def plan_tick(now: Any, calendar: Any, margin_minutes: float,
+              min_budget_minutes: float) -> TickPlan:
+    """Whether a scheduled tick at ``now`` starts studies, and until when they may run."""
+    now = _utc(now)
+    is_open, close, _ = market_status(now, calendar)
+    tz = calendar.tz
+    place = tz.rsplit("/", 1)[-1].replace("_", " ")
+    if is_open:
+        return TickPlan(False, f"the market is open until {close.tz_convert(tz):%H:%M} "
+                               f"{place}; studies run off market hours")
+    nxt, deadline = deadline_before_open(now, calendar, margin_minutes)
+    deadline = deadline.tz_convert(tz)
+    minutes = (deadline - now).total_seconds() / 60
+    if minutes < min_budget_minutes:
+        return TickPlan(False, f"only {max(minutes, 0):.0f} min before the next open "
+                               f"{nxt.tz_convert(tz):%Y-%m-%d %H:%M} (minus a "
+                               f"{margin_minutes:g} min margin); need {min_budget_minutes:g}")
+    closed_days = calendar.holidays(now.tz_convert(tz).date(), deadline.date())
+    note = f"; exchange holiday(s) {', '.join(map(str, closed_days))}" if closed_days else ""
+    return TickPlan(True, f"until {deadline:%Y-%m-%d %H:%M} {place} ({minutes / 60:.1f} h){note}",
+                    deadline)
+
+
 def plan_budget(now: Any = None, *, calendar: Any = None, timeout: float | None = None,
                 margin_minutes: float = 30.0, policy: str = "refuse",
                 sleep: Callable[[float], None] = time.sleep) -> TimeBudget:
@@ -86,8 +129,7 @@ def plan_budget(now: Any = None, *, calendar: Any = None, timeout: float | None 
                 f"run anyway)")
         sleep(max(0.0, (close - start).total_seconds()))
         start = _utc(close)
-    nxt = calendar.next_open(start)  # during a session: the next session's open
-    deadline = _utc(nxt) - pd.Timedelta(minutes=margin_minutes)
+    nxt, deadline = deadline_before_open(start, calendar, margin_minutes)
     reason = (f"{margin_minutes:g} min before the next {calendar.name} open "
               f"{nxt.tz_convert(calendar.tz):%Y-%m-%d %H:%M %Z}")
     if timeout is not None and start + pd.Timedelta(seconds=timeout) < deadline:

@@ -1,19 +1,21 @@
-"""Study settings: ``config/optimize.yaml`` as one frozen dataclass per section.
+"""Study settings: ``config/optimize.yaml`` as one frozen pydantic model per section.
 
 :func:`load_optimize_config` reads the file (``RESEARCH_LAB_OPTIMIZE_CONFIG``, else the source
-tree's ``config/optimize.yaml``), checks every key and value, and raises :class:`ConfigError`
-(a ``ValueError``) naming the file and the key. ``OptimizeConfig.override(section, **values)``
-returns a copy with some values replaced (a CLI flag, a Dagster config field), checked the same
-way. Nothing is read at import time.
+tree's ``config/optimize.yaml``), validates every section with its model, and raises
+:class:`ConfigError` (a ``ValueError``) naming the file and the key. ``OptimizeConfig.override
+(section, **values)`` returns a copy with some values replaced (a CLI flag, a Dagster config
+field), validated by the same model: one validation path, one error style. Nothing is read at
+import time.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
 from typing import TYPE_CHECKING
 
@@ -23,78 +25,108 @@ if TYPE_CHECKING:  # the backtest package imports pandas: Dagster definitions im
     from research_lab.core.backtest.costs import BrokerConfig
 
 DEFAULT_PATH = Path(__file__).resolve().parents[3] / "config" / "optimize.yaml"
+SAMPLERS = ("tpe", "random", "grid", "qmc", "cmaes", "gp", "nsga2", "nsga3")
 
 
 class ConfigError(ValueError):
     """A bad optimization setting; the message names the file and the key."""
 
 
-@dataclass(frozen=True)
-class StudySettings:
-    n_trials: int = 100
-    workers: int = 4
-    timeout: float | None = None
-    metric: str = "sharpe_ratio"
-    direction: str | None = None
-    seed: int | None = 42
+Num = Annotated[float, Field(strict=True)]
 
 
-@dataclass(frozen=True)
-class SamplerSettings:
-    n_startup_trials: int = 10
-    multivariate: bool = True
-    constant_liar: Any = "auto"  # "auto" | True | False
+def _f(default: Any, expected: str, **constraints: Any) -> Any:
+    """A field whose ``description`` is what the error message says it must be."""
+    return Field(default=default, description=expected, **constraints)
 
 
-@dataclass(frozen=True)
-class PrunerSettings:
-    type: str = "median"
-    n_startup_trials: int = 10
-    n_warmup_steps: int = 0
-    interval_steps: int = 1
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump()
 
 
-@dataclass(frozen=True)
-class WalkForwardSettings:
-    folds: int = 4
-    oos_fraction: float = 0.2
-    embargo_bars: int = 0
-    wfe_target: float = 0.7
+class StudySettings(_Section):
+    n_trials: StrictInt = _f(100, "an integer >= 1", ge=1)
+    workers: StrictInt = _f(4, "an integer in 1..256", ge=1, le=256)
+    timeout: Num | None = _f(None, "null or seconds > 0", gt=0)
+    metric: str = _f("sharpe_ratio", "a metric name", min_length=1)
+    direction: Literal["maximize", "minimize"] | None = _f(None, "null, maximize or minimize")
+    seed: StrictInt | None = _f(42, "null or an integer")
+    enqueue_defaults: StrictBool = _f(True, "true or false")
+    enqueue: tuple[dict[str, Any], ...] = _f((), "a list of parameter mappings")
 
 
-@dataclass(frozen=True)
-class StorageSettings:
-    url: str | None = None
-    heartbeat_interval: int = 5
-    grace_period: int = 20
-    max_retry: int = 3
-    journal_fsync: bool = False
-    pg_synchronous_commit: bool = False
+class SamplerSettings(_Section):
+    type: Literal[SAMPLERS] = _f("tpe", "one of " + ", ".join(SAMPLERS))  # type: ignore[valid-type]
+    n_startup_trials: StrictInt = _f(10, "an integer >= 0", ge=0)
+    multivariate: StrictBool = _f(True, "true or false")
+    constant_liar: Union[Literal["auto"], StrictBool] = _f("auto", "auto, true or false")
 
 
-@dataclass(frozen=True)
-class MarketHoursSettings:
-    calendar: str = "XNYS"
-    policy: str = "refuse"
-    margin_minutes: float = 30.0
-    min_budget_minutes: float = 10.0
+class PrunerSettings(_Section):
+    type: Literal["median", "optuna_median", "none"] = _f(
+        "median", "median, optuna_median or none")
+    n_startup_trials: StrictInt = _f(10, "an integer >= 0", ge=0)
+    n_warmup_steps: StrictInt = _f(0, "an integer >= 0", ge=0)
+    interval_steps: StrictInt = _f(1, "an integer >= 1", ge=1)
 
 
-@dataclass(frozen=True)
-class TrackingSettings:
-    enabled: bool = True
-    project: str = "Default"
-    strategy_family: str = "General"
-    batch_seconds: float = 0.5
+class WalkForwardSettings(_Section):
+    folds: StrictInt = _f(4, "an integer in 1..50", ge=1, le=50)
+    oos_fraction: Num = _f(0.2, "a fraction in (0, 1)", gt=0, lt=1)
+    embargo_bars: StrictInt = _f(0, "an integer >= 0", ge=0)
+    wfe_target: Num = _f(0.7, "a number > 0", gt=0)
 
 
-@dataclass(frozen=True)
-class ScheduleSettings:
-    strategies: tuple[str, ...] = ("sma_cross",)
-    n_trials: int = 100
+class StorageSettings(_Section):
+    url: str | None = _f(None, "null or a URL")
+    heartbeat_interval: StrictInt = _f(5, "an integer >= 1", ge=1)
+    grace_period: StrictInt = _f(20, "an integer >= 1", ge=1)
+    max_retry: StrictInt = _f(3, "an integer >= 0", ge=0)
+    journal_fsync: StrictBool = _f(False, "true or false")
+    pg_synchronous_commit: StrictBool = _f(False, "true or false")
 
 
-SECTIONS: dict[str, type] = {
+class MarketHoursSettings(_Section):
+    calendar: str = _f("XNYS", "a calendar code", min_length=1)
+    policy: Literal["refuse", "wait", "ignore"] = _f("refuse", "refuse, wait or ignore")
+    margin_minutes: Num = _f(30.0, "minutes >= 0", ge=0)
+    min_budget_minutes: Num = _f(10.0, "minutes >= 0", ge=0)
+
+
+class TrackingSettings(_Section):
+    enabled: StrictBool = _f(True, "true or false")
+    project: str = _f("Default", "a name", min_length=1)
+    strategy_family: str = _f("General", "a name", min_length=1)
+    batch_seconds: Num = _f(0.5, "seconds > 0", gt=0)
+
+
+class AssetClassSettings(_Section):
+    """Which symbols of the universe are indices and volatility products; the rest are
+    ``default``. The run queue's ``research_lab/asset_class`` tag and priority and the MLflow
+    experiment's asset class come from here, never from the symbol's spelling."""
+
+    default: Literal["equity", "index", "volatility"] = _f("equity", "equity, index or volatility")
+    index: tuple[str, ...] = _f(("^GSPC",), "a list of symbols")
+    volatility: tuple[str, ...] = _f(("^VIX",), "a list of symbols")
+
+    def of(self, symbol: str) -> str:
+        s = symbol.strip().upper()
+        if s in {v.upper() for v in self.volatility}:
+            return "volatility"
+        if s in {v.upper() for v in self.index}:
+            return "index"
+        return self.default
+
+
+class ScheduleSettings(_Section):
+    strategies: tuple[str, ...] = _f(("sma_cross",), "a list of strategies", min_length=1)
+    n_trials: StrictInt = _f(100, "an integer >= 1", ge=1)
+
+
+SECTIONS: dict[str, type[_Section]] = {
     "study": StudySettings,
     "sampler": SamplerSettings,
     "pruner": PrunerSettings,
@@ -103,21 +135,24 @@ SECTIONS: dict[str, type] = {
     "market_hours": MarketHoursSettings,
     "tracking": TrackingSettings,
     "schedule": ScheduleSettings,
+    "asset_classes": AssetClassSettings,
 }
 
 
-@dataclass(frozen=True)
-class OptimizeConfig:
-    study: StudySettings = field(default_factory=StudySettings)
-    sampler: SamplerSettings = field(default_factory=SamplerSettings)
-    pruner: PrunerSettings = field(default_factory=PrunerSettings)
-    walkforward: WalkForwardSettings = field(default_factory=WalkForwardSettings)
+class OptimizeConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    study: StudySettings = Field(default_factory=StudySettings)
+    sampler: SamplerSettings = Field(default_factory=SamplerSettings)
+    pruner: PrunerSettings = Field(default_factory=PrunerSettings)
+    walkforward: WalkForwardSettings = Field(default_factory=WalkForwardSettings)
     # the lab's one broker (config/research_lab.yaml `broker:`), not a section of this file
-    broker: BrokerConfig = field(default_factory=lambda: _broker())
-    storage: StorageSettings = field(default_factory=StorageSettings)
-    market_hours: MarketHoursSettings = field(default_factory=MarketHoursSettings)
-    tracking: TrackingSettings = field(default_factory=TrackingSettings)
-    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    broker: Any = Field(default_factory=lambda: _broker())
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    market_hours: MarketHoursSettings = Field(default_factory=MarketHoursSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    asset_classes: AssetClassSettings = Field(default_factory=AssetClassSettings)
     path: str = "defaults"
 
     def override(self, section: str, **values: Any) -> OptimizeConfig:
@@ -125,83 +160,28 @@ class OptimizeConfig:
         given = {k: v for k, v in values.items() if v is not None}
         if not given:
             return self
-        current = getattr(self, section)
-        merged = _section(section, {**_as_dict(current), **given}, "override")
-        return replace(self, **{section: merged})
+        merged = section_settings(section, {**getattr(self, section).to_dict(), **given},
+                                  "override")
+        return self.model_copy(update={section: merged})
 
 
-def _as_dict(obj: Any) -> dict[str, Any]:
-    return {f.name: getattr(obj, f.name) for f in fields(obj)}
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-_CHECKS: dict[tuple[str, str], tuple[Any, str]] = {
-    ("study", "n_trials"): (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    ("study", "workers"): (lambda v: _is_int(v) and 1 <= v <= 256, "an integer in 1..256"),
-    ("study", "timeout"): (lambda v: v is None or (_is_num(v) and v > 0), "null or seconds > 0"),
-    ("study", "metric"): (lambda v: isinstance(v, str) and v, "a metric name"),
-    ("study", "direction"): (lambda v: v in (None, "maximize", "minimize"),
-                             "null, maximize or minimize"),
-    ("study", "seed"): (lambda v: v is None or _is_int(v), "null or an integer"),
-    ("sampler", "n_startup_trials"): (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
-    ("sampler", "multivariate"): (lambda v: isinstance(v, bool), "true or false"),
-    ("sampler", "constant_liar"): (lambda v: v in ("auto", True, False), "auto, true or false"),
-    ("pruner", "type"): (lambda v: v in ("median", "optuna_median", "none"),
-                         "median, optuna_median or none"),
-    ("pruner", "n_startup_trials"): (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
-    ("pruner", "n_warmup_steps"): (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
-    ("pruner", "interval_steps"): (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    ("walkforward", "folds"): (lambda v: _is_int(v) and 1 <= v <= 50, "an integer in 1..50"),
-    ("walkforward", "oos_fraction"): (lambda v: _is_num(v) and 0 < v < 1, "a fraction in (0, 1)"),
-    ("walkforward", "embargo_bars"): (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
-    ("walkforward", "wfe_target"): (lambda v: _is_num(v) and v > 0, "a number > 0"),
-    ("storage", "url"): (lambda v: v is None or isinstance(v, str), "null or a URL"),
-    ("storage", "heartbeat_interval"): (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    ("storage", "grace_period"): (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    ("storage", "max_retry"): (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
-    ("storage", "journal_fsync"): (lambda v: isinstance(v, bool), "true or false"),
-    ("storage", "pg_synchronous_commit"): (lambda v: isinstance(v, bool), "true or false"),
-    ("market_hours", "calendar"): (lambda v: isinstance(v, str) and v, "a calendar code"),
-    ("market_hours", "policy"): (lambda v: v in ("refuse", "wait", "ignore"),
-                                 "refuse, wait or ignore"),
-    ("market_hours", "margin_minutes"): (lambda v: _is_num(v) and v >= 0, "minutes >= 0"),
-    ("market_hours", "min_budget_minutes"): (lambda v: _is_num(v) and v >= 0, "minutes >= 0"),
-    ("tracking", "enabled"): (lambda v: isinstance(v, bool), "true or false"),
-    ("tracking", "project"): (lambda v: isinstance(v, str) and v, "a name"),
-    ("tracking", "strategy_family"): (lambda v: isinstance(v, str) and v, "a name"),
-    ("tracking", "batch_seconds"): (lambda v: _is_num(v) and v > 0, "seconds > 0"),
-    ("schedule", "strategies"): (lambda v: isinstance(v, (list, tuple)) and v
-                                 and all(isinstance(s, str) for s in v), "a list of strategies"),
-    ("schedule", "n_trials"): (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-}
-
-
-def _section(name: str, raw: Any, where: str) -> Any:
+def section_settings(name: str, raw: Any, where: str) -> _Section:
+    """The validated model of section ``name``; :class:`ConfigError` naming ``where`` and the
+    key otherwise (the only way a section is built from outside values)."""
     cls = SECTIONS[name]
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where}: '{name}' must be a mapping")
-    known = [f.name for f in fields(cls)]
+    known = list(cls.model_fields)
     unknown = sorted(set(raw) - set(known))
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {name}.{', '.join(unknown)}; valid: "
-                          f"{', '.join(known)}")
-    for key, value in raw.items():
-        check, expected = _CHECKS[(name, key)]
-        if not check(value):
-            raise ConfigError(f"{where}: {name}.{key} must be {expected}, got {value!r}")
-    values = dict(raw)
-    if name == "study" and _is_int(values.get("timeout")):
-        values["timeout"] = float(values["timeout"])
-    if name == "schedule" and "strategies" in values:
-        values["strategies"] = tuple(values["strategies"])
-    return cls(**values)
+        raise ConfigError(f"{where}: unknown key(s) {name}.{', '.join(map(str, unknown))}; "
+                          f"valid: {', '.join(known)}")
+    try:
+        return cls.model_validate(dict(raw))
+    except ValidationError as exc:
+        key = str(exc.errors()[0]["loc"][0])
+        expected = cls.model_fields[key].description
+        raise ConfigError(f"{where}: {name}.{key} must be {expected}, got {raw[key]!r}") from None
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path | None:
@@ -226,7 +206,7 @@ def load_optimize_config(path: str | Path | None = None,
     if unknown:
         raise ConfigError(f"{p}: unknown section(s) {', '.join(unknown)}; valid: "
                           f"{', '.join(SECTIONS)}")
-    sections = {name: _section(name, doc[name] or {}, str(p)) for name in SECTIONS if name in doc}
+    sections = {name: section_settings(name, doc[name] or {}, str(p)) for name in SECTIONS if name in doc}
     return OptimizeConfig(**sections, broker=_broker(), path=str(p))
 
 

@@ -56,12 +56,7 @@ class StudyDefinition:
             "start": self.start, "end": self.end, "data_version": self.data_version,
             "space": self.space.to_dict(), "objective": self.objective.to_dict(),
             "plan": self.plan.to_dict(), "broker": dict(self.broker),
-            "sampler": {"n_startup_trials": self.sampler.n_startup_trials,
-                        "multivariate": self.sampler.multivariate,
-                        "constant_liar": self.sampler.constant_liar},
-            "pruner": {"type": self.pruner.type, "n_startup_trials": self.pruner.n_startup_trials,
-                       "n_warmup_steps": self.pruner.n_warmup_steps,
-                       "interval_steps": self.pruner.interval_steps},
+            "sampler": self.sampler.to_dict(), "pruner": self.pruner.to_dict(),
             "seed": self.seed, "n_trials": self.n_trials, "workers": self.workers,
             "max_retry": self.max_retry,
         }

@@ -55,6 +55,7 @@ class StudyReport:
     deadline: str | None = None
     plots: dict[str, str] = field(default_factory=dict)
     retried: tuple[int, ...] = ()
+    baselines: Any = None           # baselines.Baselines: default params, buy-and-hold, speed
 
     @property
     def complete(self) -> int:
@@ -70,6 +71,7 @@ class StudyReport:
             "trials_completed": self.complete, "trials_pruned": self.pruned,
             "trials_failed": self.counts.get("fail", 0),
             "trials_infeasible": self.counts.get("infeasible", 0),
+            "trials_reused": self.counts.get("reused", 0),
         }
         if self.best_value is not None:
             out["best_value"] = self.best_value
@@ -80,6 +82,8 @@ class StudyReport:
             out.update(deflated_sharpe=self.dsr.dsr, dsr_n_trials=self.dsr.n_trials)
         if self.pbo is not None:
             out["pbo"] = self.pbo.pbo
+        if self.baselines is not None:
+            out.update(self.baselines.figures())
         return {k: float(v) for k, v in out.items() if v is not None and math.isfinite(float(v))}
 
     def leaderboard_markdown(self) -> str:
@@ -100,8 +104,9 @@ class StudyReport:
         c = self.counts
         lines = [
             f"study {self.study_name}: {self.strategy} on {self.symbol} ({self.plan})",
-            f"trials: {c.get('complete', 0)} completed, {c.get('pruned', 0)} pruned "
-            f"({c.get('infeasible', 0)} infeasible), {c.get('fail', 0)} failed"
+            f"trials: {c.get('complete', 0)} completed, {c.get('pruned', 0)} pruned, "
+            f"{c.get('fail', 0)} failed; {c.get('infeasible', 0)} infeasible and "
+            f"{c.get('reused', 0)} repeated point(s) skipped without a backtest"
             + (f" (retried: {list(self.retried)})" if self.retried else "")
             + f"; stopped: {self.stopped}; {self.elapsed_s:.1f} s",
         ]
@@ -110,6 +115,8 @@ class StudyReport:
                          f"{self.best_trial}) params {self.best_params}")
         if self.pareto_size is not None:
             lines.append(f"Pareto front: {self.pareto_size} trial(s) over {', '.join(self.metrics)}")
+        if self.baselines is not None:
+            lines.append(self.baselines.summary_line())
         if self.oos is not None:
             verdict = "meets" if self.oos.passed else "misses"
             lines.append(f"IS {self.oos.is_value:.4f} -> OOS {self.oos.oos_value:.4f}: "
@@ -152,15 +159,27 @@ class StudyReport:
         if self.pbo is not None:
             out["pbo"] = {"pbo": self.pbo.pbo, "n_splits": self.pbo.n_splits,
                           "n_combinations": self.pbo.n_combinations, "n_trials": self.pbo.n_trials}
+        if self.baselines is not None:
+            out["baselines"] = self.baselines.to_dict()
         return clean(out)
 
 
 def trial_counts(trials: list[Any]) -> dict[str, int]:
-    counts = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0, "infeasible": 0}
+    """Trials by state, plus ``infeasible`` and ``reused`` (finished without a backtest) and
+    ``done``: the finished trials that spend the study's budget (the others are free)."""
+    from research_lab.core.optimize.worker import FREE_ATTRS
+
+    counts = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0,
+              "infeasible": 0, "reused": 0}
     for t in trials:
         counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
         if t.user_attrs.get("infeasible"):
             counts["infeasible"] += 1
+        elif t.user_attrs.get("reused_from") is not None and t.state.is_finished():
+            counts["reused"] += 1
+    free = sum(1 for t in trials if t.state.name in ("COMPLETE", "PRUNED")
+               and any(t.user_attrs.get(a) is not None for a in FREE_ATTRS))
+    counts["done"] = counts["complete"] + counts["pruned"] - free
     return counts
 
 
@@ -293,6 +312,7 @@ def _importances(study: Any) -> dict[str, float]:
 def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
                  output_dir: Path | None = None) -> StudyReport:
     """The report of ``outcome`` (a :class:`~.runner.RunOutcome`); closes the tracker's parent."""
+    from research_lab.core.optimize.baselines import KPI_ATTR, study_baselines
     from research_lab.core.optimize.objective import Evaluator
     from research_lab.core.optimize.storage import mask
     from research_lab.core.optimize.walkforward import run_out_of_sample
@@ -315,9 +335,12 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
         best_values = tuple(float(v) for v in chosen.values)
         best_value = best_values[0]
     oos = dsr = pbo = None
+    evaluator_is = Evaluator(defn.plan.in_sample(bars), defn.strategy, defn.broker)
+    baselines = study_baselines(evaluator_is, defn, best_value, counts["done"],
+                                outcome.elapsed_s)
+    study.set_user_attr(KPI_ATTR, baselines.to_dict())
     if best_params is not None:
         full = Evaluator(bars, defn.strategy, defn.broker)
-        evaluator_is = Evaluator(defn.plan.in_sample(bars), defn.strategy, defn.broker)
         oos = run_out_of_sample(full, defn.space.complete(best_params), defn.plan,
                                 defn.objective.scorer(), best_value,
                                 target=outcome.wfe_target)
@@ -333,7 +356,7 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
         plan=defn.plan.describe(), oos=oos, dsr=dsr, pbo=pbo, stopped=outcome.stopped,
         elapsed_s=outcome.elapsed_s,
         deadline=str(outcome.budget.deadline) if outcome.budget is not None else None,
-        plots=plots, retried=tuple(outcome.retried),
+        plots=plots, retried=tuple(outcome.retried), baselines=baselines,
     )
     (folder / "leaderboard.md").write_text(report.leaderboard_markdown() + "\n")
     (folder / "report.json").write_text(json.dumps(report.to_dict(), indent=2, default=str))

@@ -50,6 +50,9 @@ from research_lab.core.optimize.definition import (
     ATTR, DEADLINE_ATTR, DefinitionError, StudyDefinition, read_definition,
 )
 from research_lab.core.optimize.objective import ObjectiveSpec, objective_spec
+from research_lab.core.optimize.stopping import (
+    STOP, StudyStopped, clear_stop, die_with_parent, stop_requested, stop_study, terminate,
+)
 from research_lab.core.optimize.space import SearchSpace
 from research_lab.core.optimize.tracking import NoopTracker, StudyInfo, StudyTracker, TrialMonitor
 from research_lab.core.optimize.walkforward import plan_walkforward
@@ -91,6 +94,13 @@ def build_definition(request: StudyRequest) -> StudyDefinition:
         raise ValueError(f"the search space {request.space.source} is for "
                          f"{request.space.strategy}, not {request.strategy}")
     cfg = request.config
+    n_trials = request.n_trials or cfg.study.n_trials
+    if cfg.sampler.type == "grid":  # a continuous parameter has no grid: refused here
+        from math import prod
+
+        from research_lab.core.optimize.sampler import grid_of
+
+        n_trials = min(n_trials, prod(len(v) for v in grid_of(request.space).values()))
     prices = prices_from_bars(request.bars)
     wf = cfg.walkforward
     plan = plan_walkforward(prices.sessions, folds=wf.folds, oos_fraction=wf.oos_fraction,
@@ -102,19 +112,24 @@ def build_definition(request: StudyRequest) -> StudyDefinition:
         objective=resolve_objective(request), plan=plan, broker=cfg.broker.to_dict(),
         sampler=cfg.sampler, pruner=cfg.pruner,
         seed=request.seed if request.seed is not None else cfg.study.seed,
-        n_trials=request.n_trials or cfg.study.n_trials,
+        n_trials=n_trials,
         workers=request.workers or cfg.study.workers, max_retry=cfg.storage.max_retry,
     )
 
 
 def prepare_study(defn: StudyDefinition, storage_url: str | None, budget: TimeBudget | None,
-                  heartbeat: S.StorageOptions) -> Any:
-    """Create the storage and the study once (or check the existing one); store the deadline.
-    Returns the study (no sampler: for reading and monitoring)."""
+                  heartbeat: S.StorageOptions, warm_start: list[dict[str, Any]] = ()) -> Any:
+    """Create the storage and the study once (or check the existing one); store the deadline;
+    a new study gets the ``warm_start`` points enqueued. Returns the study (no sampler: for
+    reading and monitoring)."""
     url = S.resolve_storage_url(storage_url)
     _, created = S.create_study(url, defn.study_name, list(defn.objective.directions),
                                 {ATTR: defn.to_dict()})
     study = S.load_study(url, defn.study_name, heartbeat=heartbeat)
+    if created:
+        from research_lab.core.optimize.warmstart import enqueue_warm_start
+
+        enqueue_warm_start(study, list(warm_start))
     if not created:
         existing = read_definition(study)
         diff = existing.differences(defn)
@@ -127,6 +142,7 @@ def prepare_study(defn: StudyDefinition, storage_url: str | None, budget: TimeBu
                                               workers=defn.workers).to_dict())
     if budget is not None:
         study.set_user_attr(DEADLINE_ATTR, budget.deadline.timestamp())
+    clear_stop(study)  # running a stopped study again resumes it
     return study
 
 
@@ -136,10 +152,9 @@ def split_quota(total: int, workers: int) -> list[int]:
 
 
 def _counts(study: Any) -> dict[str, int]:
-    counts = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0}
-    for t in study.get_trials(deepcopy=False):
-        counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
-    return counts
+    from research_lab.core.optimize.report import trial_counts
+
+    return trial_counts(study.get_trials(deepcopy=False))
 
 
 def recover(study: Any, max_retry: int, heartbeat: S.StorageOptions,
@@ -155,9 +170,12 @@ def recover(study: Any, max_retry: int, heartbeat: S.StorageOptions,
 
 
 def _run_round(url: str, defn: StudyDefinition, prices: Any, missing: int, workers: int,
-               options: S.StorageOptions, deadline: float) -> list[int | None]:
+               options: S.StorageOptions, deadline: float, study: Any,
+               started: list[int]) -> list[int | None]:
     """One round: this process (one worker) or ``workers`` worker subprocesses, each with an
-    equal share of the ``missing`` trials. Returns the exit codes (0 in-process)."""
+    equal share of the ``missing`` trials. Returns the exit codes (0 in-process). The pids
+    of the processes go to ``started``; whatever interrupts the round (Ctrl-C, a Dagster
+    cancel, a stop request) terminates them first (:mod:`.stopping`)."""
     import pickle
     import subprocess
     import sys
@@ -171,28 +189,51 @@ def _run_round(url: str, defn: StudyDefinition, prices: Any, missing: int, worke
                    n_workers=1, heartbeat=options)
         return [0]
     with tempfile.TemporaryDirectory(prefix="optuna-workers-") as tmp:
-        procs = []
-        for i, quota in enumerate(quotas):
-            payload = Path(tmp) / f"worker-{i}.pkl"
-            with open(payload, "wb") as fh:
-                pickle.dump(dict(storage_url=url, study_name=defn.study_name, prices=prices,
-                                 quota=quota, worker_index=i, n_workers=workers,
-                                 heartbeat=options), fh)
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "research_lab.core.optimize.worker", str(payload)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
-        codes = []
-        for p in procs:  # a worker stops itself at the deadline; the grace is for its last trial
-            try:
-                _, err = p.communicate(timeout=max(1.0, deadline - time.time() + 60))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                _, err = p.communicate()
-            if p.returncode not in (0, -9) and err:
-                log.warning("worker pid %s exited with %s: %s", p.pid, p.returncode,
-                            err.strip().splitlines()[-1] if err.strip() else "")
-            codes.append(p.returncode)
+        procs, logs = [], []
+        try:
+            for i, quota in enumerate(quotas):
+                payload = Path(tmp) / f"worker-{i}.pkl"
+                with open(payload, "wb") as fh:
+                    pickle.dump(dict(storage_url=url, study_name=defn.study_name, prices=prices,
+                                     quota=quota, worker_index=i, n_workers=workers,
+                                     heartbeat=options), fh)
+                logs.append(open(Path(tmp) / f"worker-{i}.err", "w+"))
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "research_lab.core.optimize.worker", str(payload)],
+                    stdout=subprocess.DEVNULL, stderr=logs[-1], text=True,
+                    start_new_session=True, preexec_fn=die_with_parent))
+                started.append(procs[-1].pid)
+            last_look = time.monotonic()
+            # a worker stops itself at the deadline; the minute is for its last trial
+            while any(p.poll() is None for p in procs):
+                if time.time() > deadline + 60:
+                    terminate(procs)
+                    break
+                if STOP.is_set() or (time.monotonic() - last_look > 1.0
+                                     and stop_requested(study)):
+                    terminate(procs)
+                    break
+                if time.monotonic() - last_look > 1.0:
+                    last_look = time.monotonic()
+                time.sleep(0.1)  # polling child processes and the stop flag
+        except BaseException:
+            terminate(procs)
+            raise
+        finally:
+            codes = []
+            for p, log in zip(procs, logs):
+                log.seek(0)
+                err = log.read().strip()
+                log.close()
+                if p.returncode not in (0, -9, -15, 143) and err:
+                    log_warning(p, err)
+                codes.append(p.returncode)
         return codes
+
+
+def log_warning(proc: Any, err: str) -> None:
+    log.warning("worker pid %s exited with %s: %s", proc.pid, proc.returncode,
+                err.splitlines()[-1])
 
 
 @dataclass(frozen=True)
@@ -218,6 +259,7 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    STOP.clear()
     cfg = request.config
     t0 = time.monotonic()
     mh = cfg.market_hours
@@ -234,7 +276,12 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
                                  cfg.storage.max_retry, cfg.storage.journal_fsync,
                                  cfg.storage.pg_synchronous_commit)
     url = S.resolve_storage_url(request.storage_url or cfg.storage.url)
-    study = prepare_study(defn, url, budget, heartbeat)
+    from research_lab.core.backtest.params import get_space
+    from research_lab.core.optimize.warmstart import warm_start_points
+
+    warm = warm_start_points(defn.space, get_space(defn.strategy).defaults()
+                             if cfg.study.enqueue_defaults else None, cfg.study.enqueue)
+    study = prepare_study(defn, url, budget, heartbeat, warm)
     tracker = tracker or NoopTracker()
     tracker.start_study(StudyInfo(
         defn.study_name, defn.strategy, defn.symbol, defn.objective.metrics,
@@ -248,12 +295,16 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
                            on_progress=on_progress).start()
     prices = defn.plan.in_sample(request.bars)
     deadline = budget.deadline.timestamp()
-    rounds, codes, retried, stopped = 0, [], [], "n_trials"
+    rounds, codes, retried, stopped, started = 0, [], [], "n_trials", []
+    done_before, last = -1, []
     try:
         retried += recover(study, defn.max_retry, heartbeat, wait=False)
         while True:
+            why = stop_requested(study)
+            if why:
+                raise StudyStopped(why)
             c = _counts(study)
-            missing = defn.n_trials - c["complete"] - c["pruned"]
+            missing = defn.n_trials - c["done"]
             if missing <= 0:
                 stopped = "n_trials"
                 break
@@ -263,9 +314,30 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
             if rounds >= 3 + defn.max_retry:
                 stopped = "workers keep failing"
                 break
+            if rounds and c["done"] == done_before and not any(last):
+                stopped = "no new points"  # healthy workers found only known or infeasible ones
+                break
+            done_before = c["done"]
             rounds += 1
-            codes += _run_round(url, defn, prices, missing, defn.workers, heartbeat, deadline)
+            last = _run_round(url, defn, prices, missing, defn.workers, heartbeat, deadline,
+                              study, started)
+            codes += last
+            if stop_requested(study):
+                continue  # stopped: raise above, without recovering (no retries)
             retried += recover(study, defn.max_retry, heartbeat, wait=True)
+    except BaseException as exc:  # Ctrl-C, a Dagster cancel, SIGTERM, a stop request
+        reason = str(exc) if isinstance(exc, StudyStopped) else (type(exc).__name__ or "stop")
+        failed = stop_study(study, reason, started)
+        monitor.stop()
+        finished = _counts(study)
+        log.warning("study %s stopped (%s): %d trial(s) finished, running ones failed: %s",
+                    defn.study_name, reason, finished["done"], failed)
+        if isinstance(exc, StudyStopped):
+            raise StudyStopped(
+                f"study {defn.study_name!r} stopped ({reason}) after "
+                f"{finished['done']} of {defn.n_trials} trials; run "
+                "it again to resume") from None
+        raise
     finally:
         monitor.stop()
     # a surviving worker's heartbeat check may have failed and re-enqueued a dead worker's trial

@@ -1,5 +1,21 @@
 """The sampler and the pruner of a study, built from ``config/optimize.yaml``.
 
+Samplers (``sampler.type``, ``--sampler``; every one seeded with ``seed + worker index``)
+
+=========  ==============================================================================
+``tpe``    Optuna's ``TPESampler`` (default; details below)
+``random`` ``RandomSampler``: independent uniform draws (a baseline)
+``grid``   ``GridSampler`` over every value of a discrete space (floats need a ``step``);
+           workers share the grid, and the study stops when it is exhausted
+``qmc``    ``QMCSampler`` (scrambled Sobol): low-discrepancy coverage of the space
+``cmaes``  ``CmaEsSampler`` (the ``cmaes`` package): covariance-matrix adaptation of the
+           numeric parameters after ``n_startup_trials`` random ones (categorical
+           parameters are sampled independently)
+``gp``     ``GPSampler``: a Gaussian-process model with expected improvement (torch, scipy)
+``nsga2``  ``NSGAIISampler``: genetic, non-dominated sorting (multi-objective studies)
+``nsga3``  ``NSGAIIISampler``: reference-point NSGA for many objectives
+=========  ==============================================================================
+
 TPE (Optuna's ``TPESampler``)
     ``n_startup_trials`` random trials (10 by default), then a Parzen-estimator model of good
     vs bad trials; ``multivariate=True`` models the parameters jointly (SMA fast and slow
@@ -40,20 +56,45 @@ def constant_liar_for(settings: SamplerSettings, workers: int) -> bool:
     return bool(settings.constant_liar)
 
 
+def grid_of(space: Any) -> dict[str, list[Any]]:
+    """The grid sampler's search space: every value of each dimension; ``SpaceError`` naming
+    a continuous parameter."""
+    if space is None:
+        raise ValueError("the grid sampler needs the study's search space")
+    return {d.name: d.grid() for d in space.dims}
+
+
 def make_sampler(settings: SamplerSettings, *, seed: int | None, workers: int = 1,
-                 worker_index: int = 0) -> Any:
-    """The TPE sampler of one worker."""
+                 worker_index: int = 0, space: Any = None) -> Any:
+    """The configured sampler of one worker (seed ``seed + worker_index``)."""
     import warnings
 
     import optuna
 
-    with warnings.catch_warnings():  # multivariate / constant_liar are "experimental" options
+    s = optuna.samplers
+    seed = None if seed is None else seed + worker_index
+    with warnings.catch_warnings():  # multivariate, constant_liar, GP, QMC are "experimental"
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(
+        if settings.type == "random":
+            return s.RandomSampler(seed=seed)
+        if settings.type == "grid":
+            return s.GridSampler(grid_of(space), seed=seed)
+        if settings.type == "qmc":
+            return s.QMCSampler(qmc_type="sobol", scramble=True, seed=seed)
+        if settings.type == "cmaes":
+            return s.CmaEsSampler(n_startup_trials=settings.n_startup_trials, seed=seed,
+                                  warn_independent_sampling=False)
+        if settings.type == "gp":
+            return s.GPSampler(n_startup_trials=settings.n_startup_trials, seed=seed)
+        if settings.type == "nsga2":
+            return s.NSGAIISampler(seed=seed)
+        if settings.type == "nsga3":
+            return s.NSGAIIISampler(seed=seed)
+        return s.TPESampler(
             n_startup_trials=settings.n_startup_trials,
             multivariate=settings.multivariate,
             constant_liar=constant_liar_for(settings, workers),
-            seed=None if seed is None else seed + worker_index,
+            seed=seed,
         )
 
 

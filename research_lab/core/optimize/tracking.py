@@ -33,12 +33,11 @@ ASSET_CLASS_NAMES = {"equity": "Equities", "index": "Indices", "volatility": "Vo
 
 
 def asset_class(symbol: str) -> str:
-    """``volatility`` for VIX-like indices, ``index`` for other ``^`` symbols, else ``equity``
-    (the same rule as the Dagster run queue's tags)."""
-    s = symbol.upper()
-    if s.startswith("^") and ("VIX" in s or s.startswith("^VX")):
-        return "volatility"
-    return "index" if s.startswith("^") else "equity"
+    """``equity``, ``index`` or ``volatility`` from ``asset_classes`` in
+    ``config/optimize.yaml`` (the run queue's tags read the same)."""
+    from research_lab.core.optimize.config import load_optimize_config
+
+    return load_optimize_config().asset_classes.of(symbol)
 
 
 def experiment_name(project: str, symbol: str, family: str, strategy: str) -> str:
@@ -253,11 +252,9 @@ class TrialMonitor:
             self.tracker.log_trials(new)
             self.seen.update(t.number for t in new)
         if self.on_progress is not None:
-            counts = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0}
-            for t in trials:
-                key = t.state.name.lower()
-                counts[key] = counts.get(key, 0) + 1
-            self.on_progress(counts)
+            from research_lab.core.optimize.report import trial_counts
+
+            self.on_progress(trial_counts(trials))
         return len(new)
 
     def _run(self) -> None:

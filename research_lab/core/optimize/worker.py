@@ -30,9 +30,42 @@ from typing import Any
 from research_lab.core.optimize import storage as S
 from research_lab.core.optimize.definition import DEADLINE_ATTR, StudyDefinition, read_definition
 from research_lab.core.optimize.objective import Evaluator
+from research_lab.core.optimize.stopping import STOP, StudyStopped, stop_requested
 from research_lab.core.optimize.walkforward import evaluate_folds
 
 RECOVERY_EVERY_S = 2.0
+FREE_ATTRS = ("infeasible", "reused_from")   # finished trials that do not spend the budget
+FREE_FACTOR = 10                             # at most this many free trials per budgeted one
+
+
+def _key(params: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+class _Seen:
+    """The finished trials' results by parameter set (read from the study, incrementally):
+    a repeated point reuses the earlier result instead of a second backtest."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, Any] = {}
+        self.numbers: set[int] = set()
+
+    def lookup(self, study: Any, params: dict[str, Any]) -> Any:
+        from optuna.trial import TrialState
+
+        key = _key(params)
+        if key not in self.by_key:
+            for t in study.get_trials(deepcopy=False,
+                                      states=(TrialState.COMPLETE, TrialState.PRUNED)):
+                if t.number in self.numbers:
+                    continue
+                self.numbers.add(t.number)
+                if t.user_attrs.get("infeasible") or t.user_attrs.get("reused_from") is not None:
+                    continue
+                self.by_key.setdefault(_key(dict(t.params)), t)
+        return self.by_key.get(key)
 
 
 def suggest(trial: Any, space: Any) -> dict[str, Any]:
@@ -56,15 +89,27 @@ def make_objective(defn: StudyDefinition, evaluator: Evaluator, worker: str) -> 
     score = objective.scorer()
     multi = objective.multi
     last = len(plan.folds) - 1
+    seen = _Seen()
 
     def run(trial: Any):
         trial.set_user_attr(S.WORKER_ATTR, worker)
-        params = space.complete(suggest(trial, space))
+        if STOP.is_set():  # SIGTERM: fail this trial (Optuna records it) and end the loop
+            raise StudyStopped("SIGTERM")
+        sampled = suggest(trial, space)
+        params = space.complete(sampled)
         if not space.feasible(params):
             trial.set_user_attr("infeasible", True)
             raise optuna.TrialPruned(f"infeasible: {params}")
+        earlier = seen.lookup(trial.study, sampled)
+        if earlier is not None:  # the same point again: its result, without a backtest
+            trial.set_user_attr("reused_from", earlier.number)
+            if earlier.state.name == "PRUNED":
+                raise optuna.TrialPruned(f"repeat of pruned trial {earlier.number}")
+            return tuple(earlier.values) if multi else earlier.values[0]
 
         def on_fold(k: int, s: tuple[float, ...]) -> None:
+            if STOP.is_set():
+                raise StudyStopped("SIGTERM")
             if multi:
                 return
             trial.report(s[0], k)
@@ -88,9 +133,12 @@ class WorkerResult:
 
 
 def _finished(study: Any) -> int:
+    """Finished trials that spend the budget (infeasible and repeated points do not)."""
     from optuna.trial import TrialState
 
-    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
+    return sum(1 for t in study.get_trials(deepcopy=False,
+                                           states=(TrialState.COMPLETE, TrialState.PRUNED))
+               if all(t.user_attrs.get(a) is None for a in FREE_ATTRS))
 
 
 def _deadline(study: Any) -> float | None:
@@ -140,7 +188,7 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
     study = S.load_study(
         storage_url, study_name,
         sampler=make_sampler(defn.sampler, seed=defn.seed, workers=n_workers,
-                             worker_index=worker_index),
+                             worker_index=worker_index, space=defn.space),
         pruner=make_pruner(defn.pruner, n_objectives=len(defn.objective.metrics)),
         heartbeat=heartbeat)
     in_sample = prices if prices is not None else load_in_sample(defn, store_url)
@@ -151,7 +199,7 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
     wid = S.worker_id()
     S.fail_stale_trials(study, defn.max_retry)
     deadline = _deadline(study)
-    done = 0
+    done = free = 0
     stopped = "quota"
     last_recovery = time.monotonic()
 
@@ -159,12 +207,23 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
         # with a quota (the runner's workers) the quotas add up to n_trials: no need to read
         # the study-wide count after every trial (a storage query each time); a worker on
         # its own reads it after every trial, so that N of them overshoot by < N trials
-        nonlocal done, last_recovery
+        nonlocal done, free, last_recovery
+        if STOP.is_set():
+            study.stop()
+        if any(trial.user_attrs.get(a) is not None for a in FREE_ATTRS):
+            free += 1  # no backtest ran: it does not count against the quota
+            if free > FREE_FACTOR * max(quota or defn.n_trials, 1):
+                study.stop()  # the sampler keeps proposing known or infeasible points
+            return
         done += 1
         now = time.monotonic()
         if now - last_recovery > RECOVERY_EVERY_S:
             last_recovery = now
             S.fail_stale_trials(study, defn.max_retry)
+            if stop_requested(study):  # stopped from another process (CLI, API, runner)
+                study.stop()
+        if STOP.is_set():
+            study.stop()
         if quota is not None and done >= quota:
             study.stop()
         elif (quota is None or done % 10 == 0) and _finished(study) >= defn.n_trials:
@@ -172,21 +231,34 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
 
     objective = make_objective(defn, evaluator, wid)
     while True:
+        if stop_requested(study):
+            stopped = "stopped"
+            break
         if _finished(study) >= defn.n_trials:
             stopped = "target"
             break
         if quota is not None and done >= quota:
             stopped = "quota"
             break
+        if free > FREE_FACTOR * max(quota or defn.n_trials, 1):
+            stopped = "only known or infeasible points left"
+            break
         left = None if deadline is None else deadline - time.time()
         if left is not None and left <= 0:
             stopped = "deadline"
             break
         batch = None if quota is None else quota - done
-        before = done
-        study.optimize(objective, n_trials=batch, timeout=left, callbacks=[check],
-                       gc_after_trial=False, show_progress_bar=False)
-        if done == before:  # nothing ran (stopped at once): avoid a busy loop
+        before, free_before = done, free
+        try:
+            study.optimize(objective, n_trials=batch, timeout=left, callbacks=[check],
+                           gc_after_trial=False, show_progress_bar=False)
+        except StudyStopped:  # the running trial is already FAIL (Optuna recorded it)
+            stopped = "stopped"
+            break
+        if stop_requested(study):
+            stopped = "stopped"
+            break
+        if done == before and free == free_before:  # nothing ran: avoid a busy loop
             stopped = "target" if _finished(study) >= defn.n_trials else "deadline"
             break
     return WorkerResult(wid, done, stopped)
@@ -206,6 +278,8 @@ def open_studies(storage_url: str) -> list[str]:
         raw = study.user_attrs.get(ATTR)
         deadline = _deadline(study)
         if raw is None or (deadline is not None and deadline <= time.time()):
+            continue
+        if stop_requested(study):
             continue
         if _finished(study) < int(raw.get("n_trials", 0)):
             out.append(name)
@@ -240,13 +314,16 @@ def worker_main(payload_path: str) -> int:
     main guard, a notebook, a Dagster step)."""
     import pickle
 
+    from research_lab.core.optimize.stopping import handle_sigterm
+
+    handle_sigterm()  # the runner's SIGTERM: fail the running trial, then exit 143
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with open(payload_path, "rb") as fh:
         kwargs = pickle.load(fh)
     result = run_worker(**kwargs)
     print(f"worker {result.worker}: {result.finished} trial(s), stopped: {result.stopped}",
           flush=True)
-    return 0
+    return 143 if STOP.is_set() else 0
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through the runner's subprocesses

@@ -60,6 +60,8 @@ class OptimizationConfig(SessionRangeConfig):
     study_name: Optional[str] = Field(default=None, description="Study name (resumes if it "
                                       "exists). Unset: <strategy>.<symbol>.")
     seed: Optional[int] = Field(default=None, description="Sampler seed (unset: study.seed).")
+    sampler: Optional[str] = Field(default=None, description="tpe | random | grid | qmc | "
+                                   "cmaes | gp | nsga2 | nsga3 (unset: sampler.type, tpe).")
     market_hours: Optional[str] = Field(default=None, description="refuse | wait | ignore: "
                                         "what a run started during market hours does.")
     tracking: bool = Field(default=True, description="Log the study to MLflow (parent run, "
@@ -92,6 +94,7 @@ def study_metadata(report: Any) -> dict[str, Any]:
         "best_params": dg.MetadataValue.json(report.best_params),
         "trials_completed": dg.MetadataValue.int(report.complete),
         "trials_pruned": dg.MetadataValue.int(report.pruned),
+        "trials_done": dg.MetadataValue.int(report.counts.get("done", 0)),  # spent the budget
         "trials_failed": dg.MetadataValue.int(report.counts.get("fail", 0)),
         "stopped": report.stopped,
         "walk_forward": report.plan,
@@ -101,8 +104,8 @@ def study_metadata(report: Any) -> dict[str, Any]:
                                             / "report.json")),
     }
     for key, value in report.figures().items():
-        if key.startswith("trials_"):
-            continue
+        if key.startswith("trials_") and key != "trials_per_hour":
+            continue  # the counts are int metadata above
         md[key] = dg.MetadataValue.float(float(value))
     for name, path in report.plots.items():
         md[name.removesuffix(".png")] = dg.MetadataValue.path(path)
@@ -114,6 +117,8 @@ def study_metadata(report: Any) -> dict[str, Any]:
     deps=history_deps,
     group_name="optimize",
     kinds={"optuna"},
+    pool="optimization",           # counts against the studies' limit however it is launched
+    tags={"research_lab/kind": "optimization"},
     description="An Optuna study (TPE + median pruner over walk-forward folds) of one strategy "
     "on one symbol's stored history: leaderboard, best params, IS/OOS, deflated Sharpe, PBO. "
     "Runs off market hours (refuses or waits during a session, stops before the next open).",
@@ -126,60 +131,61 @@ def optimization_study(
 ) -> dg.MaterializeResult:
     from research_lab.core.marketdata.schema import data_version
     from research_lab.core.optimize import (
-        MarketHoursError, MlflowStudyTracker, NoopTracker, StudyRequest, load_optimize_config,
-        objective_spec, run_study,
+        MarketHoursError, MlflowStudyTracker, NoopTracker, load_optimize_config, objective_spec,
     )
+    from research_lab.core.optimize.usecase import StudyInputs, optimize_symbol, prepare_study
+    from research_lab.core.quality.gate import QualityGateError
 
     strategy, symbol = split_study_key(context.partition_key)
     cfg = load_optimize_config()
     cfg = cfg.override("study", n_trials=config.n_trials, workers=config.workers,
                        timeout=config.timeout, seed=config.seed)
     cfg = cfg.override("market_hours", policy=config.market_hours)
+    cfg = cfg.override("sampler", type=config.sampler)
     cfg = cfg.override("storage", url=config.storage_url)
     space = resolve_space(config, strategy)                    # bad input fails first
     objective = objective_spec(config.metric or cfg.study.metric,
                                config.direction or (cfg.study.direction if not config.metric
                                                     else None))
     start, end = config.session_range()
-    st = store.open()
-    from research_lab.core.quality.gate import require_no_open_criticals
-    from research_lab.defs.failures import use_case_failure
-
-    try:  # open critical anomalies block the study (until the study use case holds the gate)
-        require_no_open_criticals(st, symbol)
-    except ValueError as exc:
-        raise use_case_failure(exc) from None
-    bars = st.read_bars(symbol, start, end)                    # one query
-    if bars.empty:
-        raise dg.Failure(description=f"the store at {st.url} has no bars of {symbol}; "
-                                     "materialize market_data for it first")
     name = config.study_name or f"{strategy}.{symbol}"
-    tracker = NoopTracker()
-    if config.tracking and cfg.tracking.enabled:
-        tracker = MlflowStudyTracker(
+    try:  # quality gate, one store query, session range, plan: the core use case
+        request = prepare_study(StudyInputs(strategy, symbol, name, space=space,
+                                            objective=objective, config=cfg, start=start,
+                                            end=end, store_url=store.resolved_url()))
+    except QualityGateError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False, metadata={
+            "open_criticals": dg.MetadataValue.int(len(exc.anomalies))}) from None
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+
+    def make_tracker(req):
+        if not (config.tracking and cfg.tracking.enabled):
+            return NoopTracker()
+        return MlflowStudyTracker(
             project=cfg.tracking.project, strategy_family=cfg.tracking.strategy_family,
             tracker=tracking.get_tracker(),
-            lineage=tracking.lineage(context, data_version=data_version(bars),
+            lineage=tracking.lineage(context, data_version=data_version(req.bars),
                                      seed=cfg.study.seed))
-    context.log.info(f"study {name}: {strategy} on {symbol}, {len(bars)} bars, "
+
+    context.log.info(f"study {name}: {strategy} on {symbol}, {len(request.bars)} bars, "
                      f"{cfg.study.n_trials} trials, {cfg.study.workers} worker(s)")
     last = [0]
 
     def progress(counts: dict[str, int]) -> None:
-        done = counts["complete"] + counts["pruned"]
+        done = counts["done"]
         if done >= last[0] + max(1, cfg.study.n_trials // 10):
             last[0] = done
             context.log.info(f"{done}/{cfg.study.n_trials} trials ({counts['pruned']} pruned, "
                              f"{counts['fail']} failed)")
 
-    from research_lab.core.settings import load_settings
+    from research_lab.core.optimize.stopping import StudyStopped
 
-    out = str(load_settings().home / "studies" / name.replace("/", "_"))
     try:
-        report = run_study(StudyRequest(strategy, symbol, bars, space, name, objective=objective,
-                                        config=cfg, output_dir=out), tracker=tracker,
-                           on_progress=progress)
+        report = optimize_symbol(request, tracker=make_tracker, on_progress=progress)
     except MarketHoursError as exc:
         raise dg.Failure(description=f"refused: {exc}") from None
+    except StudyStopped as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
     context.log.info(" | ".join(report.summary_lines()))
     return dg.MaterializeResult(metadata=study_metadata(report))

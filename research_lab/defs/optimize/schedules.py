@@ -2,7 +2,8 @@
 holiday-aware through the exchange calendar.
 
 Ticks at 18:30 Monday-Friday and 08:00 Saturday-Sunday, America/New_York. At each tick
-(:func:`plan_tick`, pure and tested with an injected instant):
+(:func:`research_lab.core.optimize.budget.plan_tick`, the market-hours rule every study
+obeys, pure and tested with an injected instant):
 
 * the market must be closed (a tick inside a session, e.g. a calendar surprise, is skipped
   with the reason);
@@ -20,9 +21,6 @@ study stops before the next open wherever it was launched from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import dagster as dg
 
 from research_lab.defs.optimize.jobs import optimization_job
@@ -34,36 +32,6 @@ CRONS = ["30 18 * * 1-5", "0 8 * * 0,6"]
 BUDGET_TAG = "research_lab/budget_until"
 
 
-@dataclass(frozen=True)
-class TickPlan:
-    run: bool
-    reason: str
-    deadline: Any = None  # pd.Timestamp (New York)
-
-
-def plan_tick(now: Any, calendar: Any, margin_minutes: float, min_budget_minutes: float) -> TickPlan:
-    """Whether a tick at ``now`` starts studies, and until when they may run."""
-    import pandas as pd
-
-    now = pd.Timestamp(now)
-    now = now.tz_localize("UTC") if now.tzinfo is None else now
-    if calendar.is_open(now):
-        close = calendar.next_close(now).tz_convert(NEW_YORK)
-        return TickPlan(False, f"the market is open until {close:%H:%M} New York; studies run "
-                               "off market hours")
-    nxt = calendar.next_open(now)
-    deadline = nxt.tz_convert(NEW_YORK) - pd.Timedelta(minutes=margin_minutes)
-    minutes = (deadline - now).total_seconds() / 60
-    if minutes < min_budget_minutes:
-        return TickPlan(False, f"only {max(minutes, 0):.0f} min before the next open "
-                               f"{nxt.tz_convert(NEW_YORK):%Y-%m-%d %H:%M} (minus a "
-                               f"{margin_minutes:g} min margin); need {min_budget_minutes:g}")
-    closed_days = calendar.holidays(now.tz_convert(NEW_YORK).date(), deadline.date())
-    note = f"; exchange holiday(s) {', '.join(map(str, closed_days))}" if closed_days else ""
-    return TickPlan(True, f"until {deadline:%Y-%m-%d %H:%M} New York ({minutes / 60:.1f} h){note}",
-                    deadline)
-
-
 @dg.schedule(
     job=optimization_job,
     cron_schedule=CRONS,
@@ -73,6 +41,7 @@ def plan_tick(now: Any, calendar: Any, margin_minutes: float, min_budget_minutes
 )
 def optimization_schedule(context: dg.ScheduleEvaluationContext):
     from research_lab.core.marketdata.calendar import TradingCalendar
+    from research_lab.core.optimize.budget import plan_tick
     from research_lab.core.optimize.config import load_optimize_config
 
     cfg = load_optimize_config()

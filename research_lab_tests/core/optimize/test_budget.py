@@ -6,7 +6,7 @@ import pytest
 from research_lab.core.marketdata.calendar import TradingCalendar
 from research_lab.core.optimize import StudyRequest, load_space, run_study
 from research_lab.core.optimize import storage as S
-from research_lab.core.optimize.budget import MarketHoursError, plan_budget
+from research_lab.core.optimize.budget import MarketHoursError, plan_budget, plan_tick
 from research_lab.core.backtest.params import DEFAULT_SPACES_PATH
 
 NY = "America/New_York"
@@ -63,3 +63,15 @@ def test_a_study_launched_during_market_hours_writes_nothing(bars, cfg):
     rep = run_study(StudyRequest("sma_cross", "ACME", bars, space, "evening", n_trials=3,
                                  config=refuse), now=ny("2024-05-06 18:30"))
     assert rep.deadline is not None and rep.stopped == "deadline"
+
+
+@pytest.mark.parametrize("when, run, reason", [
+    ("2024-05-06 18:30", True, "until 2024-05-07 09:00 New York"),
+    ("2024-03-28 18:30", True, "exchange holiday(s) 2024-03-29"),
+    ("2024-05-11 08:00", True, "until 2024-05-13 09:00"),
+    ("2024-05-06 11:00", False, "the market is open until 16:00"),
+    ("2024-05-07 08:55", False, "only 5 min before the next open"),
+])
+def test_plan_tick(when, run, reason):
+    tick = plan_tick(pd.Timestamp(when, tz=NY), CAL, 30, 10)
+    assert tick.run is run and reason in tick.reason

@@ -37,7 +37,9 @@ def test_a_study_runs_and_prints_the_report(csv, capsys):
     assert "walk-forward efficiency" in out and "deflated Sharpe" in out
     assert "| rank | trial | sharpe_ratio | fast | slow | folds |" in out
     study = S.load_study(S.resolve_storage_url(None), "cli")
-    assert len(study.trials) == 8
+    spent = [t for t in study.trials if not t.user_attrs.get("infeasible")
+             and t.user_attrs.get("reused_from") is None]
+    assert len(spent) == 8
 
 
 @pytest.mark.parametrize("change, message", [
@@ -106,7 +108,9 @@ def test_a_worker_service_joins_an_open_study_from_the_store(cfg, capsys, tmp_pa
     assert main(["optimize", "worker", "--idle-exit", "0"]) == 0
     assert "worker: 5 trial(s)" in capsys.readouterr().out
     study = S.load_study(S.resolve_storage_url(None), "open")
-    assert len(study.trials) == 5 and all(t.state.is_finished() for t in study.trials)
+    spent = [t for t in study.trials if not t.user_attrs.get("infeasible")
+             and t.user_attrs.get("reused_from") is None]
+    assert len(spent) == 5 and all(t.state.is_finished() for t in study.trials)
     # different bars in the store: the worker refuses to search them
     with BarStore.from_url(url) as store:
         changed = bars.copy()

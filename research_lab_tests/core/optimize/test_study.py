@@ -32,7 +32,8 @@ def test_pruning_stops_bad_trials_after_a_fold(bars, cfg, tmp_path):
     assert all(len(t.intermediate_values) < 4 for t in pruned)       # stopped before the end
     done = [t for t in trials if t.state == TrialState.COMPLETE]
     assert all(sorted(t.intermediate_values) == [0, 1, 2, 3] for t in done)
-    assert rep.complete + rep.pruned == 30
+    assert rep.counts["done"] == 30                   # infeasible and repeated points are free
+    assert rep.complete + rep.pruned == 30 + rep.counts["infeasible"] + rep.counts["reused"]
     assert 1 <= len(rep.leaderboard) <= min(10, rep.complete)
     assert len({str(row['params']) for row in rep.leaderboard}) == len(rep.leaderboard)
     values = [row["values"][0] for row in rep.leaderboard]
@@ -56,13 +57,14 @@ def test_same_seed_same_trials_and_best_params(bars, cfg, tmp_path):
 def test_a_stopped_study_resumes_where_it_stopped(bars, cfg, tmp_path):
     tracker = NoopTracker()
     first = run_study(request(bars, cfg, "resume", tmp_path, n_trials=6), tracker=tracker)
-    assert first.complete + first.pruned == 6 and sorted(tracker.logged) == list(range(6))
+    n1 = len(trials_of("resume"))
+    assert first.counts["done"] == 6 and sorted(tracker.logged) == list(range(n1))
     again = NoopTracker()
     second = run_study(request(bars, cfg, "resume", tmp_path, n_trials=14), tracker=again)
     trials = trials_of("resume")
-    assert [t.number for t in trials] == list(range(14))
-    assert second.complete + second.pruned == 14
-    assert sorted(again.logged) == list(range(6, 14))      # only the new ones are logged
+    assert [t.number for t in trials] == list(range(len(trials)))
+    assert second.counts["done"] == 14
+    assert sorted(again.logged) == list(range(n1, len(trials)))   # only the new ones logged
     # a different search under the same name is refused, naming the difference
     other = load_space(SMA.parent / "sma_cross_grid1000.yaml")
     with pytest.raises(DefinitionError, match="exists with a different space"):
@@ -84,7 +86,7 @@ def test_a_dead_workers_trial_is_failed_and_retried(bars, cfg, tmp_path):
     rep = run_study(request(bars, cfg, "dead", tmp_path, n_trials=5))   # resume runs it
     retry = study.get_trials()[retry[0].number]
     assert retry.state in (TrialState.COMPLETE, TrialState.PRUNED)
-    assert rep.counts["fail"] == 1 and rep.complete + rep.pruned == 5
+    assert rep.counts["fail"] == 1 and rep.counts["done"] == 5
     assert S.worker_alive(S.worker_id()) is True
 
 

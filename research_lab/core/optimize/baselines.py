@@ -1,0 +1,97 @@
+"""What a study's best value is worth: the same objective for the strategy's default
+parameters and for buy-and-hold, on the same in-sample folds and the same broker, and the
+study's speed in trials per hour.
+
+* **default parameters**: the strategy's defaults (``config/strategies.yaml``) run through the
+  study's own :class:`~.objective.Evaluator` and :func:`~.walkforward.evaluate_folds`: the
+  value a user gets without a study;
+* **buy-and-hold**: a signal that is long on every bar through the same broker kernel (same
+  cash, sizing and commission as every trial), scored fold by fold the same way;
+* **improvement** = ``best - baseline`` for a maximized metric, ``baseline - best`` for a
+  minimized one: positive means the study found something better, in the metric's own units.
+
+:func:`study_baselines` returns a :class:`Baselines`; :mod:`.report` puts its figures in the
+report, the parent run's metrics, the asset's metadata and the study's user attribute
+``research_lab.kpis`` (what the HTTP API reads).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+KPI_ATTR = "research_lab.kpis"
+
+
+@dataclass(frozen=True)
+class Baselines:
+    metric: str
+    direction: str
+    best_value: float | None
+    default_params: dict[str, Any]
+    default_value: float
+    buy_hold_value: float
+    trials_per_hour: float
+
+    def _gain(self, baseline: float) -> float:
+        if self.best_value is None or not math.isfinite(baseline):
+            return math.nan
+        diff = self.best_value - baseline
+        return diff if self.direction == "maximize" else -diff
+
+    @property
+    def improvement_vs_default(self) -> float:
+        return self._gain(self.default_value)
+
+    @property
+    def improvement_vs_buy_hold(self) -> float:
+        return self._gain(self.buy_hold_value)
+
+    def figures(self) -> dict[str, float]:
+        return {"default_value": self.default_value, "buy_hold_value": self.buy_hold_value,
+                "improvement_vs_default": self.improvement_vs_default,
+                "improvement_vs_buy_hold": self.improvement_vs_buy_hold,
+                "trials_per_hour": self.trials_per_hour}
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(improvement_vs_default=self.improvement_vs_default,
+                   improvement_vs_buy_hold=self.improvement_vs_buy_hold)
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in out.items()}
+
+    def summary_line(self) -> str:
+        def f(v: float) -> str:
+            return f"{v:+.4f}" if math.isfinite(v) else "n/a"
+        return (f"vs default params {self.default_value:.4f}: {f(self.improvement_vs_default)}; "
+                f"vs buy-and-hold {self.buy_hold_value:.4f}: {f(self.improvement_vs_buy_hold)} "
+                f"(same folds and broker); {self.trials_per_hour:,.0f} trials/hour")
+
+
+def mean_fold_value(evaluator: Any, plan: Any, score: Any, params: dict[str, Any] | None = None,
+                    signal: Any = None) -> float:
+    """The first metric's mean over the plan's folds, for ``params`` or a given ``signal``."""
+    values = []
+    for fold in plan.folds:
+        r = evaluator.returns(params or {}, fold.start, fold.stop, signal=signal)
+        values.append(score(r, evaluator.sessions[fold.start:fold.stop])[0])
+    return float(sum(values) / len(values)) if values else math.nan
+
+
+def study_baselines(evaluator_is: Any, defn: Any, best_value: float | None, finished: int,
+                    elapsed_s: float) -> Baselines:
+    """:class:`Baselines` of a study (``evaluator_is`` holds its in-sample prices)."""
+    import numpy as np
+
+    from research_lab.core.backtest.params import get_space
+
+    score = defn.objective.scorer()
+    defaults = dict(get_space(defn.strategy).defaults())
+    default_value = mean_fold_value(evaluator_is, defn.plan, score,
+                                    signal=evaluator_is.signal(defaults))
+    long_only = np.ones(len(evaluator_is), dtype=np.float64)
+    buy_hold = mean_fold_value(evaluator_is, defn.plan, score, signal=long_only)
+    per_hour = finished / elapsed_s * 3600.0 if elapsed_s > 0 else math.nan
+    return Baselines(defn.objective.primary, defn.objective.directions[0], best_value,
+                     defaults, default_value, buy_hold, per_hour)
