@@ -63,8 +63,10 @@ def prepare_prices(bars: pd.DataFrame | Prices, broker: BrokerConfig) -> Prices:
             )
         found.pop("_missing")
         return dataclasses.replace(prices, gaps={"policy": broker.gaps, **found})
+    if not isinstance(bars, pd.DataFrame):
+        return prices_from_bars(bars, broker.price_basis)  # raises, naming what was given
     symbol = str(bars["symbol"].iloc[0]) if "symbol" in bars.columns and len(bars) else "bars"
-    if len(bars) >= 2:
+    if len(bars) >= 2 and "session" in bars.columns:
         bars, outcome = check_gaps(bars, broker.gaps, symbol)
     else:
         outcome = None

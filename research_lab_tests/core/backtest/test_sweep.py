@@ -29,6 +29,8 @@ def test_sweep_equals_one_backtest_per_combination(synthetic_bars, strategy):
         assert row["final_value"] == r.final_value
         assert row["final_cash"] == r.final_cash
         assert row["fills"] == len(r.orders) and row["rejected"] == r.rejected_orders
+        assert row["margin_calls"] == r.margin_calls
+        assert row["bankrupt"] == (r.bankrupt_session is not None)
         s = r.summary()
         assert row["total_return"] == pytest.approx(s["total_return"], rel=1e-12)
         assert row["sharpe"] == pytest.approx(s["sharpe"], rel=1e-9)
@@ -45,7 +47,7 @@ def test_sweep_drops_constraint_violations_unless_asked(synthetic_bars):
     assert empty.empty and list(empty.columns) == list(table.columns)
     assert list(table.columns) == [
         "fast", "slow", "final_value", "final_cash", "total_return", "sharpe",
-        "max_drawdown", "fills", "rejected",
+        "max_drawdown", "fills", "rejected", "margin_calls", "bankrupt",
     ]
 
 
