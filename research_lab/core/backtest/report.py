@@ -292,6 +292,11 @@ def report_from_result(
     )
     index_close = benchmark_close if benchmark_close is not None else _own_close(bars, symbol)
     regimes = regime_table(returns, index_close, vix_close, periods=periods)
+    unclassified = int(regimes.attrs.get("unclassified_days") or 0)
+    if unclassified:
+        notes = (*notes, f"{unclassified} of {len(returns)} day(s) have no regime: the index "
+                 f"{index_close.name} starts {index_close.index[0].date()}, with no earlier "
+                 "data to define its 200-day SMA (or a VIX print is missing)")
     lineage.update(
         price_basis=result.conditions.get("price_basis", "raw"),
         gaps=result.conditions.get("gaps"),
