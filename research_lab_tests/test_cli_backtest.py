@@ -61,8 +61,10 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(env, capsys, monkeyp
                                                             message):
     monkeypatch.chdir(env)
     (env / "bad.csv").write_text("Date,Open,High,Low,Close,Volume\n2024-01-02,1,2,0.5,x,10\n")
-    for name, year in (("good.csv", 2024), ("idx2020.csv", 2020)):
-        rows = [f"{year}-01-{d:02d},10,13,9,{10 + d % 3},100" for d in (2, 3, 6, 7, 8, 9, 10)]
+    # NYSE sessions only (a missing session would be refused by the calendar gap check)
+    for name, year, days in (("good.csv", 2024, (2, 3, 4, 5, 8, 9, 10)),
+                             ("idx2020.csv", 2020, (2, 3, 6, 7, 8, 9, 10))):
+        rows = [f"{year}-01-{d:02d},10,13,9,{10 + d % 3},100" for d in days]
         (env / name).write_text("Date,Open,High,Low,Close,Volume\n" + "\n".join(rows) + "\n")
     (env / "ACME").mkdir()
     (env / "ACME" / "mine.txt").write_text("keep")

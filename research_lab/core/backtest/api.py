@@ -15,7 +15,7 @@ from . import fastmetrics
 from .fastmetrics import PERIODS_PER_YEAR
 from .params import ParameterError, get_space
 from .prices import Prices, prices_from_bars
-from .result import SWEEP_COLUMNS, BacktestResult, make_result, orders_frame
+from .result import SWEEP_COLUMNS, BacktestResult
 from .strategies import rule_for, strategy_rule
 
 ENGINES = ("fast", "backtrader")
@@ -33,13 +33,45 @@ def _engine(engine: str):
     raise ParameterError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
 
 
-def _broker(settings: Mapping[str, Any]) -> BrokerConfig:
-    """A :class:`BrokerConfig` from keyword settings; an unknown one is named."""
+def broker_from(settings: Mapping[str, Any]) -> BrokerConfig:
+    """A :class:`BrokerConfig` from keyword settings; an unknown name raises, listing the
+    valid ones."""
     valid = [f.name for f in dataclasses.fields(BrokerConfig)]
     unknown = sorted(set(settings) - set(valid))
     if unknown:
         raise ParameterError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
     return BrokerConfig(**settings)
+
+
+def prepare_prices(bars: pd.DataFrame | Prices, broker: BrokerConfig) -> Prices:
+    """The prices a run uses: the gap check (:mod:`.gaps`) and the price basis applied.
+
+    A :class:`Prices` given directly keeps its own basis (it must equal the setting) and
+    gap outcome; one that was never checked is checked here (``fill`` needs a bar frame)."""
+    from .gaps import check_gaps, find_gaps
+
+    if isinstance(bars, Prices):
+        prices = prices_from_bars(bars, broker.price_basis)
+        if prices.gaps is not None:
+            return prices
+        found = find_gaps(prices.sessions)
+        if found["missing_sessions"] and broker.gaps != "ignore":
+            raise ParameterError(
+                f"{prices.symbol}: {found['missing_sessions']} calendar session(s) missing "
+                f"(first {', '.join(found['first_missing'])}); gaps={broker.gaps!r} needs the "
+                "bar frame (or set gaps='ignore')"
+            )
+        found.pop("_missing")
+        return dataclasses.replace(prices, gaps={"policy": broker.gaps, **found})
+    if not isinstance(bars, pd.DataFrame):
+        return prices_from_bars(bars, broker.price_basis)  # raises, naming what was given
+    symbol = str(bars["symbol"].iloc[0]) if "symbol" in bars.columns and len(bars) else "bars"
+    if len(bars) >= 2 and "session" in bars.columns:
+        bars, outcome = check_gaps(bars, broker.gaps, symbol)
+    else:
+        outcome = None
+    prices = prices_from_bars(bars, broker.price_basis)
+    return dataclasses.replace(prices, gaps=outcome)
 
 
 def run_backtest(
@@ -53,10 +85,9 @@ def run_backtest(
     """Backtest ``strategy`` with ``params`` (defaults from ``config/strategies.yaml``) on
     one symbol's ``bars``; market orders fill at the next bar's open.
 
-    ``broker``: :class:`~.costs.BrokerConfig` fields (``cash``, ``sizing``, ``stake``,
-    ``percent``, ``commission``, ``mult``, ``margin``, ``allow_short``); unset ones keep
-    :class:`~.costs.BrokerConfig`'s defaults, the lab's one broker (the use cases pass
-    :func:`~.costs.load_broker`'s, which also reads ``config/research_lab.yaml``).
+    ``broker`` takes the fields of :class:`~.costs.BrokerConfig` (``cash``, ``sizing``,
+    ``stake``, ``percent``, ``commission``, ``mult``, ``margin``, ``allow_short``, slippage,
+    spread, margins, ``price_basis``, ``gaps``, ``risk_free_rate``; see :mod:`.costs`).
     ``sizing="fixed"`` trades ``stake`` units; ``sizing="percent"`` trades
     ``floor(value * percent / 100 / price)`` units (``/ margin`` when futures-like).
     ``commission`` is a fraction of traded value, or money per contract when ``margin`` is
@@ -64,9 +95,9 @@ def run_backtest(
     raises :class:`~.params.ParameterError` (a ``ValueError``) naming it.
     """
     run = _engine(engine)
-    broker = _broker(broker)
+    config = broker_from(broker)
     resolved, rule = strategy_rule(strategy, params)
-    return run(prices_from_bars(bars), strategy, resolved, rule, broker)
+    return run(prepare_prices(bars, config), strategy, resolved, rule, config)
 
 
 def sweep(
@@ -92,8 +123,8 @@ def sweep(
     if param_grid is None:
         param_grid = {p.name: p.values() for p in space.params}
     combos = space.grid(param_grid, constraints=constraints)
-    config = _broker(broker)
-    prices = prices_from_bars(bars)
+    config = broker_from(broker)
+    prices = prepare_prices(bars, config)
     if not combos:
         return pd.DataFrame(columns=[*space.names, *SWEEP_COLUMNS])
     if engine == "fast":
@@ -109,7 +140,8 @@ def sweep(
             **combo, "final_value": result.final_value, "final_cash": result.final_cash,
             "total_return": s["total_return"], "sharpe": s["sharpe"],
             "max_drawdown": s["max_drawdown"], "fills": len(result.orders),
-            "rejected": result.rejected_orders,
+            "rejected": result.rejected_orders, "margin_calls": result.margin_calls,
+            "bankrupt": result.bankrupt_session is not None,
         })
     return pd.DataFrame(rows)
 
@@ -133,10 +165,10 @@ def run_signal(
     (its ``strategy`` and ``params``); ``broker`` takes :func:`run_backtest`'s keyword
     settings (``cash``, ``sizing``, ``commission``, ...).
     """
-    config = _broker(broker)
+    config = broker_from(broker)
     if engine not in ENGINES:
         raise ParameterError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
-    prices = prices_from_bars(bars)
+    prices = prepare_prices(bars, config)
     values = _signal_values(signal, prices)
     runner = _signal_fast if engine == "fast" else _signal_backtrader
     return runner(prices, values, config, name, dict(params or {}))
@@ -167,50 +199,14 @@ def _signal_values(signal: Any, prices: Prices) -> np.ndarray:
 def _signal_fast(
     prices: Prices, signal: np.ndarray, broker: BrokerConfig, name: str, params: dict
 ) -> BacktestResult:
-    from .kernels import simulate
+    from .fast_engine import run_fast_signal
 
-    n = len(prices)
-    equity, fill_size, fill_price, fill_comm = (np.empty(n) for _ in range(4))
-    fill_bar = np.empty(n, dtype=np.int64)
-    cash, fills, rejected, _, _, _ = simulate(
-        prices.open, prices.close, signal, *broker.kernel_args(),
-        equity, fill_bar, fill_size, fill_price, fill_comm,
-    )
-    orders = orders_frame(prices.sessions, fill_bar[:fills], fill_size[:fills],
-                          fill_price[:fills], fill_comm[:fills])
-    return make_result(
-        strategy=name, params=params, engine="fast", broker=broker.to_dict(),
-        sessions=prices.sessions, equity=equity, final_cash=cash,
-        final_position=float(fill_size[:fills].sum()), orders=orders, rejected=rejected,
-    )
+    return run_fast_signal(prices, signal, broker, name, params)
 
 
 def _signal_backtrader(
     prices: Prices, signal: np.ndarray, broker: BrokerConfig, name: str, params: dict
 ) -> BacktestResult:
-    # the engine's own Cerebro set-up (bt_engine.run_backtrader), fed this signal
-    import backtrader as bt
+    from .bt_engine import run_backtrader_signal
 
-    from .bt_engine import _classes, bars_frame
-
-    feed_cls, strategy_cls = _classes()
-    cerebro = bt.Cerebro(stdstats=False, maxcpus=1)
-    cerebro.adddata(feed_cls(dataname=bars_frame(prices, signal)))
-    cerebro.broker.setcash(broker.cash)
-    cerebro.broker.setcommission(commission=broker.commission, margin=broker.margin,
-                                 mult=broker.mult)
-    cerebro.addstrategy(
-        strategy_cls, fixed=broker.sizing == "fixed", stake=float(broker.stake),
-        fraction=float(broker.percent) / 100.0, stocklike=broker.stocklike,
-        margin=float(broker.margin) if broker.margin is not None else 1.0,
-        allow_short=broker.allow_short,
-    )
-    strat = cerebro.run()[0]
-    fills = np.array(strat.fills, dtype=np.float64).reshape(-1, 4)
-    return make_result(
-        strategy=name, params=params, engine="backtrader", broker=broker.to_dict(),
-        sessions=prices.sessions, equity=np.array(strat.equity, dtype=np.float64),
-        final_cash=float(cerebro.broker.getcash()), final_position=float(strat.position.size),
-        orders=orders_frame(prices.sessions, fills[:, 0], fills[:, 1], fills[:, 2], fills[:, 3]),
-        rejected=strat.rejected,
-    )
+    return run_backtrader_signal(prices, signal, broker, name, params)

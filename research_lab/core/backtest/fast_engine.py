@@ -30,7 +30,8 @@ from .result import SWEEP_COLUMNS, BacktestResult, make_result, orders_frame
 from .signals import Rule, rule_signal
 from .strategies import rule_for
 
-_KERNEL_COLUMNS = 6  # final value, final cash, Sharpe, max drawdown, fills, rejected
+# final value, final cash, Sharpe, max drawdown, fills, rejected, margin calls, bankrupt bar
+_KERNEL_COLUMNS = 8
 
 
 def run_fast(
@@ -42,28 +43,37 @@ def run_fast(
     cache: LineCache | None = None,
 ) -> BacktestResult:
     """One backtest of ``rule`` (already built from resolved ``params``)."""
-    from .kernels import simulate
-
     cache = cache or LineCache(prices)
-    signal = rule_signal(cache, rule)
+    return run_fast_signal(prices, rule_signal(cache, rule), broker, strategy, dict(params))
+
+
+def run_fast_signal(
+    prices: Prices, signal: np.ndarray, broker: BrokerConfig, name: str, params: dict
+) -> BacktestResult:
+    """The compiled broker (:func:`.kernels.simulate_bars`) over a ready signal."""
+    from .kernels import simulate_bars
+
     n = len(prices)
     equity = np.empty(n)
     fill_bar = np.empty(n, dtype=np.int64)
     fill_size = np.empty(n)
     fill_price = np.empty(n)
     fill_comm = np.empty(n)
-    cash, fills, rejected, _, _, _ = simulate(
-        prices.open, prices.close, signal, *broker.kernel_args(),
-        equity, fill_bar, fill_size, fill_price, fill_comm,
+    state = np.zeros(3, dtype=np.int64)
+    cash, fills, rejected, _, _, _ = simulate_bars(
+        prices.open, prices.high, prices.low, prices.close, signal, True,
+        *broker.kernel_args(), equity, fill_bar, fill_size, fill_price, fill_comm, state,
     )
     orders = orders_frame(
         prices.sessions, fill_bar[:fills], fill_size[:fills], fill_price[:fills],
         fill_comm[:fills],
     )
     return make_result(
-        strategy=strategy, params=dict(params), engine="fast", broker=broker.to_dict(),
+        strategy=name, params=params, engine="fast", broker=broker.to_dict(),
         sessions=prices.sessions, equity=equity, final_cash=cash,
         final_position=float(fill_size[:fills].sum()), orders=orders, rejected=rejected,
+        margin_calls=int(state[0]), bankrupt_bar=int(state[1]), shorts_refused=int(state[2]),
+        conditions=prices.conditions(),
     )
 
 
@@ -87,7 +97,7 @@ def sweep_fast(
     index = np.array([[rows[line] for line in r.lines] for r in rules], dtype=np.int64)
     out = np.empty((len(rules), _KERNEL_COLUMNS))
     sweep_kernel(
-        prices.open, prices.close, matrix, rules[0].kind,
+        prices.open, prices.high, prices.low, prices.close, matrix, rules[0].kind,
         np.ascontiguousarray(index[:, 0]), np.ascontiguousarray(index[:, 1]),
         np.ascontiguousarray(index[:, 2]), *broker.kernel_args(), float(periods), out,
     )
@@ -99,4 +109,6 @@ def sweep_fast(
     columns["max_drawdown"] = out[:, 3]
     columns["fills"] = out[:, 4].astype(np.int64)
     columns["rejected"] = out[:, 5].astype(np.int64)
+    columns["margin_calls"] = out[:, 6].astype(np.int64)
+    columns["bankrupt"] = out[:, 7] >= 0
     return pd.DataFrame(columns)

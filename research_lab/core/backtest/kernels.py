@@ -30,6 +30,8 @@ import math
 import numpy as np
 from numba import njit
 
+from research_lab.core.metrics.fast import ZERO_STD_REL
+
 from .signals import BELOW_ABOVE, CROSS
 
 _NAN = np.nan
@@ -102,11 +104,33 @@ def _valuesize(size: float, price: float, stocklike: bool, margin: float) -> flo
     return abs(size) * margin
 
 
+@njit(cache=True, inline="always")
+def _slipped(p: float, buy: bool, high: float, low: float, capped: bool, slip_perc: float,
+             slip_fixed: float) -> float:
+    """backtrader's ``_slip_up`` / ``_slip_down`` with ``slip_match=True, slip_out=False``:
+    the fill price moved against the order, capped at the bar's high (buys) or low (sells)."""
+    if slip_perc != 0.0:
+        q = p * (1.0 + slip_perc) if buy else p * (1.0 - slip_perc)
+    elif slip_fixed != 0.0:
+        q = p + slip_fixed if buy else p - slip_fixed
+    else:
+        return p
+    if capped:
+        if buy and q > high:
+            return high
+        if not buy and q < low:
+            return low
+    return q
+
+
 @njit(cache=True)
-def simulate(
+def simulate_bars(
     open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
     close: np.ndarray,
     signal: np.ndarray,
+    capped: bool,
     cash0: float,
     fixed: bool,
     stake: float,
@@ -116,46 +140,60 @@ def simulate(
     mult: float,
     margin: float,
     allow_short: bool,
+    slip_perc: float,
+    slip_fixed: float,
+    initial_margin: float,
+    maintenance_margin: float,
     equity: np.ndarray,
     fill_bar: np.ndarray,
     fill_size: np.ndarray,
     fill_price: np.ndarray,
     fill_comm: np.ndarray,
+    state: np.ndarray,
 ):
     """Run the broker over all bars; fill ``equity`` and the fill arrays (one fill per bar
-    at most). Returns (cash, fills, rejected, sum r, sum r^2, min value/peak)."""
+    at most) and ``state`` (margin calls, bar of bankruptcy or -1, short entries refused for
+    initial margin). Returns (cash, fills, rejected, mean r, sum of squared deviations of r,
+    min value/peak), the return moments accumulated with Welford's update."""
     n = close.shape[0]
     cash = cash0
     pos = 0.0
     pprice = 0.0
     adjbase = 0.0
     pending = False
+    forced = False
     o_size = 0.0
     o_price = 0.0
     fills = 0
     rejected = 0
+    margin_calls = 0
+    bankrupt = -1
+    short_refused = 0
     prev = cash0
     peak = cash0
     min_ratio = 1.0
-    s1 = 0.0
-    s2 = 0.0
+    mean = 0.0
+    m2 = 0.0
     for t in range(n):
         if pending:
             pending = False
             # checksubmit: pseudo-execution at the creation price with the current cash
+            # (skipped for a forced liquidation, as backtrader's submit(check=False))
             c = cash
-            _, _, opened, closed = _update(pos, pprice, o_size, o_price)
-            if closed != 0.0:
-                c += _valuesize(-closed, o_price, stocklike, margin)
-                c -= _comm(closed, o_price, stocklike, commission)
-            if opened != 0.0:
-                c -= _valuesize(opened, o_price, stocklike, margin)
-                c -= _comm(opened, o_price, stocklike, commission)
+            if not forced:
+                _, _, opened, closed = _update(pos, pprice, o_size, o_price)
+                if closed != 0.0:
+                    c += _valuesize(-closed, o_price, stocklike, margin)
+                    c -= _comm(closed, o_price, stocklike, commission)
+                if opened != 0.0:
+                    c -= _valuesize(opened, o_price, stocklike, margin)
+                    c -= _comm(opened, o_price, stocklike, commission)
             if c < 0.0:
                 rejected += 1
             else:
-                # execution at the open
-                p = open_[t]
+                # execution at the open, slipped against the order
+                p = _slipped(open_[t], o_size > 0.0, high[t], low[t], capped, slip_perc,
+                             slip_fixed)
                 pprice_orig = pprice
                 _, _, opened, closed = _update(pos, pprice, o_size, p)
                 pnl = (-closed) * (p - pprice_orig) * mult
@@ -194,6 +232,7 @@ def simulate(
                     fill_price[fills] = p
                     fill_comm[fills] = comm
                     fills += 1
+            forced = False
         px = close[t]
         if pos != 0.0 and not stocklike:
             cash += pos * (px - adjbase) * mult
@@ -205,14 +244,40 @@ def simulate(
         else:
             value = cash + dvalue
         equity[t] = value
-        r = value / prev - 1.0
-        s1 += r
-        s2 += r * r
+        # per-bar return: -1 on the bar the account reaches zero, 0 once it is gone
+        if prev <= 0.0:
+            r = 0.0
+        elif value <= 0.0:
+            r = -1.0
+        else:
+            r = value / prev - 1.0
+        delta = r - mean
+        mean += delta / (t + 1)
+        m2 += delta * (r - mean)
         if value > peak:
             peak = value
         elif value < peak * min_ratio:  # a new deepest drawdown (divides only then)
-            min_ratio = value / peak
+            min_ratio = value / peak if value > 0.0 else 0.0
         prev = value
+        if bankrupt >= 0:
+            continue  # the account is closed: no more orders
+        if value <= 0.0:
+            bankrupt = t
+            if pos != 0.0:
+                pending = True
+                forced = True
+                o_size = -pos
+                o_price = px
+            continue
+        if pos != 0.0 and maintenance_margin > 0.0:
+            need = abs(pos) * (px * mult if stocklike else margin) * maintenance_margin
+            if value < need:
+                margin_calls += 1
+                pending = True
+                forced = True
+                o_size = -pos
+                o_price = px
+                continue
         s = signal[t]
         if not math.isnan(s):
             want = s
@@ -224,31 +289,74 @@ def simulate(
                     units = stake
                 else:
                     units = math.floor(value * fraction / (px if stocklike else margin))
+                if want < 0.0 and stocklike and value < units * px * initial_margin:
+                    want = 0.0  # a short needs initial_margin x its value in equity
+                    short_refused += 1
                 size = want * units - pos
                 if size != 0.0:
                     pending = True
                     o_size = size
                     o_price = px
-    return cash, fills, rejected, s1, s2, min_ratio
+    state[0] = margin_calls
+    state[1] = bankrupt
+    state[2] = short_refused
+    return cash, fills, rejected, mean, m2, min_ratio
 
 
 @njit(cache=True)
-def sharpe_from_sums(s1: float, s2: float, n: int, periods: float) -> float:
-    """Annualized Sharpe (rf = 0, ddof = 1) from the sum and sum of squares of returns."""
+def simulate(
+    open_: np.ndarray,
+    close: np.ndarray,
+    signal: np.ndarray,
+    cash0: float,
+    fixed: bool,
+    stake: float,
+    fraction: float,
+    stocklike: bool,
+    commission: float,
+    mult: float,
+    margin: float,
+    allow_short: bool,
+    slip_perc: float,
+    slip_fixed: float,
+    initial_margin: float,
+    maintenance_margin: float,
+    equity: np.ndarray,
+    fill_bar: np.ndarray,
+    fill_size: np.ndarray,
+    fill_price: np.ndarray,
+    fill_comm: np.ndarray,
+):
+    """:func:`simulate_bars` without high/low: slippage is not capped at the bar's range
+    (for callers that step a policy through open/close only)."""
+    state = np.zeros(3, dtype=np.int64)
+    return simulate_bars(
+        open_, open_, open_, close, signal, False, cash0, fixed, stake, fraction, stocklike,
+        commission, mult, margin, allow_short, slip_perc, slip_fixed, initial_margin,
+        maintenance_margin, equity, fill_bar, fill_size, fill_price, fill_comm, state,
+    )
+
+
+@njit(cache=True)
+def sharpe_from_moments(mean: float, m2: float, n: int, periods: float) -> float:
+    """Annualized Sharpe (rf = 0, ddof = 1) from the mean and the sum of squared deviations
+    (Welford); constant returns give +-inf or NaN (see
+    :data:`research_lab.core.metrics.fast.ZERO_STD_REL`)."""
     if n < 2:
         return _NAN
-    mean = s1 / n
-    var = (s2 - s1 * mean) / (n - 1)
-    if var <= 0.0:
+    std = math.sqrt(max(m2, 0.0) / (n - 1))
+    if std <= ZERO_STD_REL * abs(mean):
         if mean == 0.0:
             return _NAN
         return math.inf if mean > 0.0 else -math.inf
-    return mean / math.sqrt(var) * math.sqrt(periods)
+    return mean / std * math.sqrt(periods)
 
 
 @njit(cache=True)
 def sweep_kernel(
     open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
     close: np.ndarray,
     lines: np.ndarray,
     kind: int,
@@ -264,11 +372,16 @@ def sweep_kernel(
     mult: float,
     margin: float,
     allow_short: bool,
+    slip_perc: float,
+    slip_fixed: float,
+    initial_margin: float,
+    maintenance_margin: float,
     periods: float,
     out: np.ndarray,
 ) -> None:
     """One row of ``out`` per combination k (rule lines ``ia[k], ib[k], ic[k]``):
-    final value, final cash, Sharpe, max drawdown, fills, rejected orders."""
+    final value, final cash, Sharpe, max drawdown, fills, rejected orders, margin calls,
+    bankruptcy bar (-1: none)."""
     n = close.shape[0]
     sig = np.empty(n)
     equity = np.empty(n)
@@ -276,15 +389,19 @@ def sweep_kernel(
     fill_size = np.empty(n)
     fill_price = np.empty(n)
     fill_comm = np.empty(n)
+    state = np.zeros(3, dtype=np.int64)
     for k in range(ia.shape[0]):
         rule_signal(kind, lines[ia[k]], lines[ib[k]], lines[ic[k]], sig)
-        cash, fills, rejected, s1, s2, min_ratio = simulate(
-            open_, close, sig, cash0, fixed, stake, fraction, stocklike, commission, mult,
-            margin, allow_short, equity, fill_bar, fill_size, fill_price, fill_comm,
+        cash, fills, rejected, mean, m2, min_ratio = simulate_bars(
+            open_, high, low, close, sig, True, cash0, fixed, stake, fraction, stocklike,
+            commission, mult, margin, allow_short, slip_perc, slip_fixed, initial_margin,
+            maintenance_margin, equity, fill_bar, fill_size, fill_price, fill_comm, state,
         )
         out[k, 0] = equity[n - 1]
         out[k, 1] = cash
-        out[k, 2] = sharpe_from_sums(s1, s2, n, periods)
+        out[k, 2] = sharpe_from_moments(mean, m2, n, periods)
         out[k, 3] = min_ratio - 1.0
         out[k, 4] = fills
         out[k, 5] = rejected
+        out[k, 6] = state[0]
+        out[k, 7] = state[1]

@@ -11,11 +11,14 @@ download it.
 
 1. bar frames already read (the Dagster asset reads the symbol, ``^GSPC`` and ``^VIX`` in one
    store query and hands them over as ``frames``), else the market-data store;
-   used when they cover ``[start, end]``;
+   used when they cover ``[start, end]`` *and the warm-up before it*: the benchmark needs
+   :data:`WARMUP_SESSIONS` sessions before ``start`` (its 200-day SMA is then defined on the
+   first backtest day), VIX none;
 2. otherwise the configured source, when it offers the symbol (the synthetic source always
    offers ``^GSPC`` and ``^VIX``), from :data:`LOOKBACK_DAYS` calendar days before ``start``
    so that the 200-day SMA is defined from the first backtest day;
-3. otherwise whatever part the store had, else nothing.
+3. otherwise whatever part the store had (the notes say how much warm-up is missing), else
+   nothing. A regime day is "unclassified" only when no earlier index data exists anywhere.
 
 Every outcome is recorded: :attr:`MarketContext.lineage` says per index which origin, span
 and data version was used, and :meth:`MarketContext.all_notes` says in words what is missing
@@ -37,6 +40,8 @@ from research_lab.core.marketdata.schema import data_version
 BENCHMARK = "^GSPC"
 VIX = "^VIX"
 LOOKBACK_DAYS = 420  # calendar days before the first backtest day: > 200 sessions for the SMA
+SMA_WINDOW = 200  # the regime trend's SMA (research_lab.core.metrics.regimes' default)
+WARMUP_SESSIONS = {"benchmark": SMA_WINDOW - 1, "vix": 0}  # sessions needed before start
 
 
 def close_series(bars: pd.DataFrame, name: str | None = None) -> pd.Series:
@@ -110,10 +115,16 @@ def context_notes(lineage: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def _covers(bars: pd.DataFrame | None, start: date, end: date) -> bool:
+def _warmup(bars: pd.DataFrame, start: date) -> int:
+    """Sessions of ``bars`` before ``start``."""
+    return int((pd.DatetimeIndex(bars["session"]) < pd.Timestamp(start)).sum())
+
+
+def _covers(bars: pd.DataFrame | None, start: date, end: date, warmup: int = 0) -> bool:
     if bars is None or bars.empty:
         return False
-    return bars["session"].iloc[0].date() <= start and bars["session"].iloc[-1].date() >= end
+    return (bars["session"].iloc[0].date() <= start and bars["session"].iloc[-1].date() >= end
+            and _warmup(bars, start) >= warmup)
 
 
 def _from_source(
@@ -156,11 +167,12 @@ def load_market_context(
     src = None
     for key, symbol in (("benchmark", benchmark), ("vix", vix)):
         stored = None
+        warmup = WARMUP_SESSIONS[key]
         if frames is not None:
             stored = frames.get(symbol)
         elif store is not None:
             stored = store.read_bars(symbol, start - timedelta(days=LOOKBACK_DAYS), end)
-        if _covers(stored, start, end):
+        if _covers(stored, start, end, warmup):
             found[key], origin = stored, store_label
         else:
             bars, why = None, "no source configured"
@@ -168,8 +180,18 @@ def load_market_context(
                 if src is None:
                     src = source() if callable(source) and not hasattr(source, "fetch") else source
                 bars, why = _from_source(src, symbol, start, end)
+                if bars is not None and not _covers(bars, start, end, warmup) and _covers(
+                        stored, start, end):
+                    bars, why = None, f"{src.name} source has no earlier {symbol} bars either"
             if bars is not None:
                 found[key], origin = bars, f"source:{src.name}"
+            elif _covers(stored, start, end):
+                found[key], origin = stored, f"{store_label} (no warm-up)"
+                reasons.append(
+                    f"{symbol} has {_warmup(stored, start)} of the {warmup} sessions before "
+                    f"{start} its {SMA_WINDOW}-day SMA needs ({why}): the first regime days "
+                    "are unclassified"
+                )
             elif stored is not None and not stored.empty:
                 found[key], origin = stored, f"{store_label} (partial)"
                 reasons.append(f"{symbol} covers only part of {start}..{end}: {why}")

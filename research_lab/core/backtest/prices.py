@@ -18,9 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .costs import PRICE_BASES
 from .params import ParameterError
 
 PRICE_FIELDS = ("open", "high", "low", "close")
+# "raw": prices as traded (splits adjusted by the source, dividends not); "adjusted":
+# total-return prices, open/high/low/close scaled by adj_close / close of the same bar, so
+# dividends are reinvested in the price series itself (signals and fills both use it)
+
+DEFAULT_PRICE_BASIS = PRICE_BASES[0]
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,6 +39,12 @@ class Prices:
     high: np.ndarray
     low: np.ndarray
     close: np.ndarray
+    basis: str = "raw"  # which prices: see PRICE_BASES
+    gaps: dict | None = None  # the gap check's outcome (see .gaps), None when not checked
+
+    def conditions(self) -> dict:
+        """How these prices were prepared, for every result: price basis and gap handling."""
+        return {"price_basis": self.basis, "gaps": self.gaps}
 
     def __len__(self) -> int:
         return int(self.close.shape[0])
@@ -52,12 +64,22 @@ class Prices:
             self.symbol,
             self.sessions[start:stop],
             *(np.ascontiguousarray(getattr(self, f)[start:stop]) for f in PRICE_FIELDS),
+            basis=self.basis, gaps=self.gaps,
         )
 
 
-def prices_from_bars(bars: pd.DataFrame | Prices) -> Prices:
-    """:class:`Prices` from a bar frame of one symbol (a :class:`Prices` passes through)."""
+def prices_from_bars(bars: pd.DataFrame | Prices, basis: str = DEFAULT_PRICE_BASIS) -> Prices:
+    """:class:`Prices` from a bar frame of one symbol (a :class:`Prices` passes through).
+
+    ``basis="adjusted"`` scales every price of a bar by ``adj_close / close`` (needs the
+    ``adj_close`` column)."""
+    if basis not in PRICE_BASES:
+        raise ParameterError(f"price_basis={basis!r} is not one of {list(PRICE_BASES)}")
     if isinstance(bars, Prices):
+        if bars.basis != basis:
+            raise ParameterError(
+                f"price_basis={basis!r} but the prices given are {bars.basis!r}"
+            )
         return bars
     if not isinstance(bars, pd.DataFrame):
         raise ParameterError(f"bars must be a DataFrame of bars, got {type(bars).__name__}")
@@ -81,4 +103,12 @@ def prices_from_bars(bars: pd.DataFrame | Prices) -> Prices:
         if not (np.isfinite(values).all() and (values > 0).all()):
             raise ParameterError(f"bars: column {name} must be finite and > 0")
         arrays.append(values)
-    return Prices(str(symbols[0]), sessions, *arrays)
+    if basis == "adjusted":
+        if "adj_close" not in bars.columns:
+            raise ParameterError("price_basis='adjusted' needs an adj_close column in the bars")
+        adj = bars["adj_close"].to_numpy(dtype=np.float64)
+        if not (np.isfinite(adj).all() and (adj > 0).all()):
+            raise ParameterError("bars: column adj_close must be finite and > 0")
+        factor = adj / arrays[3]
+        arrays = [np.ascontiguousarray(a * factor) for a in arrays]
+    return Prices(str(symbols[0]), sessions, *arrays, basis=basis)

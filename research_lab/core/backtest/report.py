@@ -96,6 +96,24 @@ def position_and_traded(result: BacktestResult) -> tuple[pd.Series, pd.Series]:
     return position, traded.reindex(sessions, fill_value=0.0).rename("traded_value")
 
 
+def run_notes(result: BacktestResult) -> tuple[str, ...]:
+    """How the run was set up and what the broker had to do, in words: price basis, risk-free
+    rate, missing sessions, margin calls, bankruptcy."""
+    from .gaps import gap_note
+
+    basis = result.conditions.get("price_basis", "raw")
+    rf = float(result.broker.get("risk_free_rate", 0.0))
+    out = [
+        f"prices: {basis} ("
+        + ("total-return: adjusted for dividends and splits" if basis == "adjusted"
+           else "as traded: dividends not reinvested") + f"); risk-free rate {rf:.2%} a year"
+    ]
+    gaps = gap_note(result.conditions.get("gaps"))
+    if gaps:
+        out.append(gaps)
+    return (*out, *result.notes())
+
+
 def _bars_lineage(bars: pd.DataFrame | Prices, origin: str | None) -> dict[str, Any]:
     if isinstance(bars, Prices):
         sessions, symbol, version = bars.sessions, bars.symbol, None
@@ -265,14 +283,26 @@ def report_from_result(
         compared = None
         notes = (*notes, "the strategy's returns are constant on the benchmark's dates (it "
                  "never held a position): benchmark metrics are NaN")
+    notes = (*notes, *run_notes(result))
     position, traded = position_and_traded(result)
     metrics = performance_report(
         returns, benchmark=compared, trades=result.trades, position=position,
         traded_value=traded, equity=result.equity, periods=periods,
+        rf=float(result.broker.get("risk_free_rate", 0.0)),
     )
     index_close = benchmark_close if benchmark_close is not None else _own_close(bars, symbol)
     regimes = regime_table(returns, index_close, vix_close, periods=periods)
+    unclassified = int(regimes.attrs.get("unclassified_days") or 0)
+    if unclassified:
+        notes = (*notes, f"{unclassified} of {len(returns)} day(s) have no regime: the index "
+                 f"{index_close.name} starts {index_close.index[0].date()}, with no earlier "
+                 "data to define its 200-day SMA (or a VIX print is missing)")
     lineage.update(
+        price_basis=result.conditions.get("price_basis", "raw"),
+        gaps=result.conditions.get("gaps"),
+        risk_free_rate=float(result.broker.get("risk_free_rate", 0.0)),
+        margin_calls=result.margin_calls,
+        bankrupt_session=result.bankrupt_session,
         benchmark=index_lineage.get("benchmark"),
         vix=index_lineage.get("vix"),
         regime_index=str(index_close.name) if benchmark_close is not None

@@ -17,13 +17,20 @@ broker settings), the end state (value, cash, position), and four tables:
 ``equity``
     account value at each session's close (``pd.Series`` indexed by session).
 ``returns``
-    per-session simple returns of ``equity``, the first one against the starting cash.
+    per-session simple returns of ``equity``, the first one against the starting cash; -1 on
+    the session the account reaches zero and 0 after it (:func:`.fastmetrics.returns_from_equity`).
+
+``margin_calls`` counts forced liquidations for maintenance margin, ``bankrupt_session`` is
+the session the account value reached zero (it stopped trading there) or None,
+``shorts_refused`` counts short entries refused for initial margin, and ``conditions`` holds
+how the run was set up beyond the broker (price basis, gap handling): see :mod:`.costs`.
 
 :meth:`BacktestResult.to_dict` is plain JSON (ISO dates, NaN as null).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +42,8 @@ from . import fastmetrics
 
 ORDER_COLUMNS = ("date", "side", "size", "price", "commission")
 SWEEP_COLUMNS = (  # after the parameters, in a sweep's table
-    "final_value", "final_cash", "total_return", "sharpe", "max_drawdown", "fills", "rejected"
+    "final_value", "final_cash", "total_return", "sharpe", "max_drawdown", "fills", "rejected",
+    "margin_calls", "bankrupt",
 )
 TRADE_COLUMNS = (
     "side", "size", "entry_date", "exit_date", "entry_price", "exit_price",
@@ -139,6 +147,24 @@ class BacktestResult:
     equity: pd.Series
     returns: pd.Series
     rejected_orders: int = 0
+    margin_calls: int = 0
+    bankrupt_session: pd.Timestamp | None = None
+    shorts_refused: int = 0
+    conditions: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def notes(self) -> tuple[str, ...]:
+        """Margin calls and bankruptcy, in words (empty when neither happened)."""
+        out = []
+        if self.margin_calls:
+            out.append(f"{self.margin_calls} margin call(s): the position was closed at the "
+                       "next open when the account fell below the maintenance margin")
+        if self.shorts_refused:
+            out.append(f"{self.shorts_refused} short entr(y/ies) refused: the account was below "
+                       "the initial margin for the short's value")
+        if self.bankrupt_session is not None:
+            out.append(f"bankrupt on {self.bankrupt_session.date()}: the account value reached "
+                       "zero, the position was closed at the next open and trading stopped")
+        return tuple(out)
 
     def summary(self) -> dict[str, float]:
         """Total return, Sharpe and max drawdown (:mod:`.fastmetrics` conventions)."""
@@ -157,6 +183,10 @@ class BacktestResult:
             "final_cash": _plain(self.final_cash),
             "final_position": _plain(self.final_position),
             "rejected_orders": int(self.rejected_orders),
+            "margin_calls": int(self.margin_calls),
+            "bankrupt_session": _plain(self.bankrupt_session),
+            "shorts_refused": int(self.shorts_refused),
+            "conditions": _plain(self.conditions),
             "summary": _plain(self.summary()),
             "orders": records(self.orders),
             "trades": records(self.trades),
@@ -171,7 +201,8 @@ class BacktestResult:
 def make_result(
     *, strategy: str, params: dict[str, Any], engine: str, broker: dict[str, Any],
     sessions: pd.DatetimeIndex, equity: np.ndarray, final_cash: float, final_position: float,
-    orders: pd.DataFrame, rejected: int,
+    orders: pd.DataFrame, rejected: int, margin_calls: int = 0, bankrupt_bar: int = -1,
+    shorts_refused: int = 0, conditions: dict[str, Any] | None = None,
 ) -> BacktestResult:
     """Assemble a :class:`BacktestResult` (trades and returns derived here, once for both
     engines)."""
@@ -188,4 +219,7 @@ def make_result(
         final_value=float(equity_s.iloc[-1]), final_cash=float(final_cash),
         final_position=float(final_position), orders=orders, trades=trades,
         equity=equity_s, returns=returns, rejected_orders=int(rejected),
+        margin_calls=int(margin_calls),
+        bankrupt_session=sessions[int(bankrupt_bar)] if bankrupt_bar >= 0 else None,
+        shorts_refused=int(shorts_refused), conditions=dict(conditions or {}),
     )

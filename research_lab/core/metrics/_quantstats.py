@@ -13,7 +13,13 @@ this package imports it at module level: every function that needs it calls :fun
   definition says when that happens), and the pandas / matplotlib / seaborn deprecation notices
   that quantstats 0.0.86 triggers, which only its maintainers can act on.
 
-Only code inside ``with quiet():`` is affected; the caller's warning filters are restored after.
+It also turns off pandas' optional ``bottleneck`` acceleration inside the block: with bottleneck
+installed, pandas reductions return Python floats where quantstats expects numpy ones, and
+quantstats' ``calmar`` then raises ``ZeroDivisionError`` on a curve that never falls instead of
+returning inf/NaN. The metrics must not depend on whether an optional package is installed.
+
+Only code inside ``with quiet():`` is affected; the caller's warning filters and pandas options
+are restored after.
 """
 
 from __future__ import annotations
@@ -36,8 +42,12 @@ def quiet() -> Iterator[None]:
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.ERROR)
+    import pandas as pd
+
     try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
+        with warnings.catch_warnings(), np.errstate(all="ignore"), pd.option_context(
+            "compute.use_bottleneck", False
+        ):
             warnings.simplefilter("ignore")
             yield
     finally:

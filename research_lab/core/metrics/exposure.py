@@ -10,7 +10,8 @@ exposure    bars with a non-zero position / bars, from the per-bar position (sha
             or fraction of equity: only "is anything held" matters); exact, no rounding
 turnover    annualized two-sided turnover: sum(|traded value|) / mean(equity) * periods / n,
             n = number of bars of ``traded_value``; buying the whole account once and selling
-            it once within a year is 2.0
+            it once within a year is 2.0; equity below 0 counts as 0 and turnover is NaN when
+            the mean is not positive
 =========== ====================================================================================
 
 Both are NaN when their inputs are not given. Inputs are plain arrays or Series; they cover the
@@ -52,9 +53,9 @@ def turnover(traded_value: ArrayLike, equity: ArrayLike, periods: int = 252) -> 
     """Annualized two-sided turnover (see the module docstring)."""
     traded = _array(traded_value, "traded_value")
     eq = _array(equity, "equity")
-    mean_equity = float(eq.mean())
+    mean_equity = float(np.maximum(eq, 0.0).mean())  # a debt counts as an empty account
     if mean_equity <= 0:
-        raise ValueError("turnover needs a positive mean equity")
+        return math.nan  # never divide by a non-positive equity
     return float(np.abs(traded).sum() / mean_equity * periods / traded.size)
 
 

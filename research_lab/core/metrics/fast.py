@@ -19,7 +19,10 @@ max_drawdown     min(equity / running peak) - 1 with equity starting at 1.0 befo
                  first bar (0 if it never falls)
 ================ =========================================================================
 
-A zero standard deviation gives NaN (zero mean) or +-inf, as pandas does inside quantstats.
+Constant returns: a standard deviation at or below :data:`ZERO_STD_REL` x |mean| is the float
+rounding of a constant series (two-pass std of 1,000 equal returns is ~1e-19, not 0), so the
+Sharpe ratio is NaN when the mean excess return is 0 and +-inf by its sign otherwise, in every
+path (this module, :mod:`.performance`, the engines' sweep kernel), never ~1e16.
 
 Where the time goes: ``cumprod`` and ``maximum.accumulate`` are sequential passes (~15 us each
 on 5,000 bars); everything else is vectorized. ``ndarray.std`` is avoided: the same two-pass
@@ -33,6 +36,8 @@ import math
 
 import numpy as np
 
+ZERO_STD_REL = 1e-9
+
 NAMES: tuple[str, ...] = (
     "total_return",
     "cagr",
@@ -43,14 +48,22 @@ NAMES: tuple[str, ...] = (
 )
 
 
-def _per_bar_rf(rf: float, periods: int) -> float:
+def per_bar_rf(rf: float, periods: int) -> float:
+    """The per-bar rate of an annual rate ``rf`` (any sign): (1 + rf) ** (1 / periods) - 1."""
     return (1.0 + rf) ** (1.0 / periods) - 1.0
 
 
-def _ratio(num: float, den: float) -> float:
-    if den == 0.0:
+def _ratio(num: float, den: float, scale: float = 0.0) -> float:
+    """num / den, with den <= ZERO_STD_REL * |scale| taken as 0 (NaN or +-inf)."""
+    if den <= ZERO_STD_REL * abs(scale):
         return math.nan if num == 0.0 else math.copysign(math.inf, num)
     return num / den
+
+
+def sharpe_of(mean: float, std: float, excess_mean: float, periods: int) -> float:
+    """Annualized Sharpe from the raw mean and std and the mean excess return, with the
+    constant-returns convention of this module."""
+    return _ratio(excess_mean, std, mean) * math.sqrt(periods)
 
 
 def _mean_std(r: np.ndarray) -> tuple[float, float]:
@@ -92,13 +105,13 @@ def volatility(returns: np.ndarray, periods: int = 252) -> float:
 def sharpe_ratio(returns: np.ndarray, periods: int = 252, rf: float = 0.0) -> float:
     """Annualized Sharpe ratio of excess returns (rf annual, de-annualized geometrically)."""
     mean, std = _mean_std(returns)  # subtracting a constant rf leaves std unchanged
-    excess = mean - _per_bar_rf(rf, periods) if rf else mean
-    return _ratio(excess, std) * math.sqrt(periods)
+    excess = mean - per_bar_rf(rf, periods) if rf else mean
+    return sharpe_of(mean, std, excess, periods)
 
 
 def sortino_ratio(returns: np.ndarray, periods: int = 252, rf: float = 0.0) -> float:
     """Annualized Sortino ratio, downside deviation over all n bars (quantstats' convention)."""
-    x = returns - _per_bar_rf(rf, periods) if rf else returns
+    x = returns - per_bar_rf(rf, periods) if rf else returns
     downside = _downside(x)
     return math.nan if downside == 0.0 else float(x.mean()) / downside * math.sqrt(periods)
 
@@ -119,7 +132,7 @@ def fast_metrics(returns: np.ndarray, periods: int = 252, rf: float = 0.0) -> di
     wealth = float(equity[-1])
     mean, std = _mean_std(r)
     if rf:
-        rf_d = _per_bar_rf(rf, periods)
+        rf_d = per_bar_rf(rf, periods)
         x, x_mean = r - rf_d, mean - rf_d
     else:
         x, x_mean = r, mean
@@ -128,7 +141,7 @@ def fast_metrics(returns: np.ndarray, periods: int = 252, rf: float = 0.0) -> di
         "total_return": wealth - 1.0,
         "cagr": math.nan if wealth < 0.0 else wealth ** (periods / n) - 1.0,
         "volatility": std * sqrt_p,
-        "sharpe_ratio": _ratio(x_mean, std) * sqrt_p,
+        "sharpe_ratio": sharpe_of(mean, std, x_mean, periods),
         "sortino_ratio": math.nan if downside == 0.0 else x_mean / downside * sqrt_p,
         "max_drawdown": _drawdown_min(equity),
     }

@@ -1,8 +1,20 @@
 """Return and ratio metrics of one daily returns series, computed by quantstats.
 
 Every value here is what the named ``quantstats.stats`` function (0.0.86) returns for the same
-cleaned series, ``periods=252`` bars a year and ``rf=0`` unless told otherwise; the tests hold
-each one to 1e-9. Conventions worth knowing before reading a number:
+cleaned series, ``periods=252`` bars a year and ``rf=0`` unless told otherwise; the tests pin
+the values and check them against independent computations. Two deliberate departures:
+
+* **risk-free rate**: quantstats subtracts ``rf`` only when it is > 0 (a negative rate is
+  silently treated as 0). Here the per-bar rate ``rf_d = (1 + rf) ** (1 / periods) - 1`` is
+  subtracted from the returns *before* quantstats sees them (with ``rf=0`` there), for any
+  rate, positive, zero or negative: Sharpe, Sortino, their smart variants, Omega and PSR then
+  equal quantstats' own rf > 0 values and :mod:`.fast`'s values for every rate.
+* **constant returns**: quantstats divides by a std of ~1e-19 and reports a Sharpe of ~1e16;
+  here the constant-returns convention of :mod:`.fast` applies (``ZERO_STD_REL``): Sharpe and
+  smart Sharpe are +-inf by the sign of the mean excess return (NaN when it is 0) and PSR is
+  1, 0 or NaN accordingly.
+
+Conventions worth knowing before reading a number:
 
 ========================== ========================================================================
 name                       definition (quantstats function)
@@ -41,9 +53,12 @@ time_in_market             bars with r != 0 / bars, *rounded up* to the next 0.0
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from ._quantstats import as_float, qs_stats, quiet
+from .fast import ZERO_STD_REL, per_bar_rf
 
 DEFINITIONS: dict[str, str] = {
     "total_return": "compounded return over the whole series: prod(1 + r) - 1 (quantstats comp)",
@@ -88,6 +103,9 @@ def performance_metrics(
     """The metrics of :data:`NAMES` for a cleaned returns series (see :func:`.clean_returns`)."""
     qs = qs_stats()
     r = returns
+    # the excess returns, for any rate (quantstats would ignore rf <= 0); quantstats then
+    # gets rf=0 and computes exactly what it computes for a positive rate
+    x = r - per_bar_rf(rf, periods) if rf else r
     with quiet():
         out = {
             "total_return": qs.comp(r),
@@ -97,13 +115,13 @@ def performance_metrics(
             "avg_win": qs.avg_win(r),
             "avg_loss": qs.avg_loss(r),
             "volatility": qs.volatility(r, periods=periods),
-            "sharpe_ratio": qs.sharpe(r, rf=rf, periods=periods),
-            "sortino_ratio": qs.sortino(r, rf=rf, periods=periods),
-            "smart_sharpe_ratio": qs.smart_sharpe(r, rf=rf, periods=periods),
-            "smart_sortino_ratio": qs.smart_sortino(r, rf=rf, periods=periods),
+            "sharpe_ratio": qs.sharpe(x, periods=periods),
+            "sortino_ratio": qs.sortino(x, periods=periods),
+            "smart_sharpe_ratio": qs.smart_sharpe(x, periods=periods),
+            "smart_sortino_ratio": qs.smart_sortino(x, periods=periods),
             "calmar_ratio": _calmar(qs, r, periods),
-            "omega_ratio": qs.omega(r, rf=rf, required_return=0.0, periods=periods),
-            "probabilistic_sharpe_ratio": qs.probabilistic_sharpe_ratio(r, rf=rf, periods=periods),
+            "omega_ratio": qs.omega(x, required_return=0.0, periods=periods),
+            "probabilistic_sharpe_ratio": qs.probabilistic_sharpe_ratio(x, periods=periods),
             "best_day": qs.best(r),
             "worst_day": qs.worst(r),
             "win_rate": qs.win_rate(r),
@@ -115,4 +133,13 @@ def performance_metrics(
             "max_consecutive_losses": qs.consecutive_losses(r),
             "time_in_market": qs.exposure(r),
         }
-    return {name: as_float(value) for name, value in out.items()}
+    result = {name: as_float(value) for name, value in out.items()}
+    mean, std = float(r.mean()), float(r.std(ddof=1)) if len(r) > 1 else math.nan
+    if len(r) > 1 and std <= ZERO_STD_REL * abs(mean):  # constant returns
+        excess = float(x.mean())
+        sign = math.nan if excess == 0.0 else math.copysign(math.inf, excess)
+        result["sharpe_ratio"] = result["smart_sharpe_ratio"] = sign
+        result["probabilistic_sharpe_ratio"] = (
+            math.nan if math.isnan(sign) else float(sign > 0)
+        )
+    return result

@@ -20,8 +20,9 @@ So a bare daily returns series already gives 32 quantstats metrics; with an engi
 positions the report has 42, with a benchmark 50. :data:`METRIC_DEFINITIONS` holds a one-line
 definition per name (each module's docstring has the full convention).
 
-Conventions: ``periods=252`` bars a year, ``rf=0`` (annual, used by Sharpe, Sortino and Omega
-only, as in quantstats), simple returns as fractions, ratios as plain numbers (0.25 is 25 %).
+Conventions: ``periods=252`` bars a year, ``rf=0`` (annual, any sign, subtracted per bar from
+the returns before Sharpe, Sortino, their smart variants, Omega and PSR: quantstats itself would
+ignore a rate <= 0), simple returns as fractions, ratios as plain numbers (0.25 is 25 %).
 The optimizer's hot path is :mod:`.fast` (same values for its six metrics, ~1000x cheaper).
 """
 
@@ -68,7 +69,7 @@ def performance_report(
         position: per-bar position (anything non-zero counts as in the market).
         traded_value: per-bar traded value in account currency (buys and sells, any sign).
         equity: per-bar account value; needed with ``traded_value`` for turnover.
-        rf: annual risk-free rate for Sharpe, Sortino and Omega.
+        rf: annual risk-free rate, any sign (Sharpe, Sortino, smart variants, Omega, PSR).
         periods: bars per year.
     """
     if benchmark is not None:

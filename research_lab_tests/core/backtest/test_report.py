@@ -73,7 +73,8 @@ def test_regimes_use_the_index_trend_and_vix(report):
     # the source's lookback defines the 200-day SMA from the first backtest day on
     assert table.attrs["unclassified_days"] == 0
     assert table["days"].sum() == len(report.result.returns)
-    assert report.notes == ()
+    assert report.notes == ("prices: raw (as traded: dividends not reinvested); risk-free "
+                            "rate 0.00% a year",)
 
 
 def test_lineage_traces_the_bars_and_the_indices(report, acme):

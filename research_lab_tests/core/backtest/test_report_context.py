@@ -102,3 +102,48 @@ def test_from_frames_records_lineage(source):
     assert ctx.lineage["benchmark"]["origin"] == "csv:x.csv"
     assert ctx.lineage["benchmark"]["bars"] == len(gspc)
     assert len(ctx.lineage["benchmark"]["data_version"]) == 16
+
+
+class RealIndexSource:
+    """Serves the real YHOO daily file as if it were the ^GSPC index (full history)."""
+
+    name = "realfile"
+
+    def __init__(self, bars):
+        self.bars = bars
+
+    def symbols(self):
+        return ["^GSPC"]
+
+    def fetch(self, symbol, start, end):
+        s = self.bars["session"].dt.date
+        return self.bars.loc[(s >= start) & (s <= end)].reset_index(drop=True)
+
+
+def _as_index(bars):
+    return bars.assign(symbol="^GSPC")
+
+
+def test_sma_warm_up_is_read_from_before_the_window(dataset):
+    from research_lab.core.backtest.report import backtest_report
+
+    orcl = dataset("ORCL", full=True)
+    window = orcl.loc[(orcl["session"] >= "2010-01-04") & (orcl["session"] <= "2010-12-31")]
+    start, end = date(2010, 1, 4), date(2010, 12, 31)
+    index = _as_index(dataset("YHOO", full=True))
+    in_window = index.loc[index["session"] >= "2010-01-04"].reset_index(drop=True)
+    # the store holds the index only from the window's start: the source has its history
+    ctx = load_market_context(start, end, frames={"^GSPC": in_window},
+                              source=RealIndexSource(index))
+    assert ctx.lineage["benchmark"]["origin"] == "source:realfile"
+    assert (ctx.benchmark_close.index < "2010-01-04").sum() >= 199
+    report = backtest_report(window.reset_index(drop=True), "sma_cross", market=ctx)
+    assert report.regimes.attrs["unclassified_days"] == 0
+
+    # no earlier data anywhere: the store's bars are used and the notes say why
+    bare = load_market_context(start, end, frames={"^GSPC": in_window})
+    assert bare.lineage["benchmark"]["origin"] == "store (no warm-up)"
+    assert any("0 of the 199 sessions before 2010-01-04" in n for n in bare.all_notes())
+    report = backtest_report(window.reset_index(drop=True), "sma_cross", market=bare)
+    assert report.regimes.attrs["unclassified_days"] == 199
+    assert any("199 of" in n and "no earlier data" in n for n in report.notes)

@@ -29,6 +29,8 @@ def test_sweep_equals_one_backtest_per_combination(synthetic_bars, strategy):
         assert row["final_value"] == r.final_value
         assert row["final_cash"] == r.final_cash
         assert row["fills"] == len(r.orders) and row["rejected"] == r.rejected_orders
+        assert row["margin_calls"] == r.margin_calls
+        assert row["bankrupt"] == (r.bankrupt_session is not None)
         s = r.summary()
         assert row["total_return"] == pytest.approx(s["total_return"], rel=1e-12)
         assert row["sharpe"] == pytest.approx(s["sharpe"], rel=1e-9)
@@ -45,7 +47,7 @@ def test_sweep_drops_constraint_violations_unless_asked(synthetic_bars):
     assert empty.empty and list(empty.columns) == list(table.columns)
     assert list(table.columns) == [
         "fast", "slow", "final_value", "final_cash", "total_return", "sharpe",
-        "max_drawdown", "fills", "rejected",
+        "max_drawdown", "fills", "rejected", "margin_calls", "bankrupt",
     ]
 
 
@@ -92,3 +94,30 @@ def test_importing_the_package_loads_neither_numba_nor_backtrader():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("c", [0.001, 0.0003, -0.0007, 0.0])
+def test_constant_returns_sharpe_is_inf_or_nan_in_every_path(c):
+    """Before: the kernel gave ~-4.8e8 for -0.0007, numpy and quantstats ~1e16."""
+    import math
+
+    import pandas as pd
+
+    from research_lab.core.backtest.kernels import sharpe_from_moments
+    from research_lab.core.metrics import fast_metrics, performance_report
+
+    r = np.full(1000, c)
+    expected = math.nan if c == 0 else math.copysign(math.inf, c)
+    # the kernel's Welford moments of a constant series: mean c, m2 ~ 0 (float rounding)
+    values = [
+        sharpe_from_moments(c, 1e-35 if c else 0.0, 1000, 252.0),  # all-zero: m2 exactly 0
+        fastmetrics.sharpe(r),
+        fast_metrics(r)["sharpe_ratio"],
+        performance_report(pd.Series(r, index=pd.bdate_range("2020-01-01", periods=1000)))[
+            "sharpe_ratio"],
+    ]
+    for v in values:
+        assert (math.isnan(v) and math.isnan(expected)) or v == expected, values
+    # an equity curve growing 0.1 % a bar: returns equal up to rounding (std ~1e-16)
+    equity = 10_000 * 1.001 ** np.arange(1, 1001)
+    assert fastmetrics.sharpe(fastmetrics.returns_from_equity(equity, 10_000)) == math.inf
