@@ -36,7 +36,7 @@ Example (``examples/strategies/fast_breakout.py`` in the repository)::
     import numpy as np
     from research_lab.core.strategies import FastStrategy, Int
 
-    @numba.njit(cache=True)
+    @numba.njit
     def _breakout(close, period):
         out = np.full(close.shape[0], np.nan)
         for t in range(period, close.shape[0]):
