@@ -26,7 +26,8 @@ STATES = {"QUEUED": "queued", "NOT_STARTED": "queued", "MANAGED": "queued",
 class OptimizeRequest(BaseModel):
     """A study to start: strategy x symbol, and optional overrides of config/optimize.yaml."""
 
-    strategy: str = Field(description="a strategy of the library, e.g. sma_cross")
+    strategy: str = Field(description="a registered strategy (research-lab strategy list), e.g. "
+                          "sma_cross; never a module path or file")
     symbol: str = Field(description="a symbol with bars in the market-data store")
     n_trials: int = Field(default=100, ge=1, le=100_000, description="trials to finish")
     timeout: Optional[float] = Field(default=None, gt=0, description="seconds")
@@ -55,6 +56,12 @@ def _validate(req: OptimizeRequest) -> dict[str, Any]:
     from research_lab.core.optimize.space import parse_space
 
     symbol = req.symbol.strip().upper()
+    from research_lab.core.strategies import discover
+
+    registered = discover().strategies
+    if req.strategy not in registered:  # never import a path taken from a request
+        raise _unprocessable(f"unknown strategy {req.strategy!r}: the API runs registered "
+                             f"strategies only: {', '.join(registered)}")
     try:
         space = (parse_space(req.param_space, strategy=req.strategy, where="param_space")
                  if req.param_space is not None else default_space(req.strategy))

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from research_lab.cli import backtest, data, demo, optimize, project, quality, rl, stack
+from research_lab.cli import backtest, data, demo, optimize, project, quality, rl, stack, strategy
 
-COMMANDS = (data, demo, backtest, project, quality, optimize, rl, stack)
+COMMANDS = (data, demo, backtest, strategy, project, quality, optimize, rl, stack)
 
 
 class UsageError(Exception):

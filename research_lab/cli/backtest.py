@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 from research_lab.cli.common import iso_date, symbols_arg
 from research_lab.cli.project import add_tracking_arguments, track_backtest
 
-ENGINES = ("fast", "backtrader")  # research_lab.core.backtest.ENGINES (not imported: pandas)
+ENGINES = ("auto", "fast", "backtrader")  # core.backtest.ENGINES + auto (not imported: pandas)
 EXAMPLES = """examples:
   research-lab backtest --strategy sma_cross --symbols ACME GLOBEX --param fast=10 --param slow=50
   research-lab backtest --strategy close_sma_cross --csv ../shared/data/orcl-1995-2014.txt \\
@@ -42,6 +42,9 @@ EXAMPLES = """examples:
   research-lab backtest --strategy macd --symbols ACME --percent 95 --commission 0.001 --out runs/
   research-lab backtest --strategy donchian_breakout --symbols ACME --cash 50000 \
       --commission 2 --mult 5 --margin 1000 --allow-short      # futures-like
+  research-lab backtest --strategy strategies.sma_crossover.SMACrossover --symbols SPY  # yours
+  research-lab backtest --strategy examples/strategies/pairs.py:PairsSpread \
+      --symbols ACME GLOBEX --together                          # two datas, one strategy
 """
 
 
@@ -55,7 +58,12 @@ def register(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--strategy", required=True, metavar="NAME",
-                   help="strategy of config/strategies.yaml (e.g. sma_cross, macd)")
+                   help="a registered strategy (research-lab strategy list), or a reference: "
+                   "pkg.module.Class or path/file.py:Class (loading it runs its code)")
+    p.add_argument("--strategy-path", action="append", default=[], metavar="DIR",
+                   help="folder to import a strategy reference from (repeatable)")
+    p.add_argument("--together", action="store_true",
+                   help="feed all --symbols to one backtrader strategy as datas (pairs, spreads)")
     data = p.add_mutually_exclusive_group(required=True)
     data.add_argument("--symbols", nargs="+", metavar="S",
                       help="symbols from the store, else the configured source")
@@ -68,8 +76,9 @@ def register(sub) -> None:
     p.add_argument("--end", type=iso_date, help="last session, YYYY-MM-DD")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="strategy parameter (repeatable); unset ones use their defaults")
-    p.add_argument("--engine", choices=ENGINES, default="fast",
-                   help="fast (numba) or backtrader (reference); same orders and values")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="auto: the strategy's own (fast strategies: numba; backtrader ones: "
+                   "backtrader); backtrader also runs a fast strategy, with the same orders")
     p.add_argument("--cash", type=float, default=10_000.0, help="starting cash (10000)")
     p.add_argument("--stake", type=float, default=1.0, help="units per entry (1)")
     p.add_argument("--percent", type=float, default=None,
@@ -111,9 +120,10 @@ class Job(NamedTuple):
 
 def parse_params(items: list[str], strategy: str) -> dict[str, Any]:
     """``["fast=10", ...]`` resolved against the strategy's space (defaults, types, bounds)."""
-    from research_lab.core.backtest import get_space
+    from research_lab.core.strategies import get_strategy
 
-    space = get_space(strategy)  # unknown strategy: raises, listing the valid ones
+    ref = get_strategy(strategy)  # unknown strategy: raises, listing the valid ones
+    space = ref.space
     given: dict[str, str] = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -126,7 +136,7 @@ def parse_params(items: list[str], strategy: str) -> dict[str, Any]:
         if name in given:
             raise ValueError(f"--param {name} is given twice")
         given[name] = value.strip()
-    return space.resolve(given)
+    return ref.resolve(given)
 
 
 def _broker(args: argparse.Namespace) -> dict[str, Any]:
@@ -280,17 +290,22 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from research_lab.core.backtest.report import backtest_report
 
     # 1. everything the user typed, before any data is read or anything written
+    from research_lab.core.strategies import get_strategy
+
+    ref = get_strategy(args.strategy, args.strategy_path)  # loads (runs) a referenced module
     params = parse_params(args.param, args.strategy)
     if args.mlflow is not None:
         from research_lab.core.tracking.naming import ExperimentName
 
-        ExperimentName(args.project, args.asset_class, args.strategy_family, args.strategy)
+        ExperimentName(args.project, args.asset_class, args.strategy_family, ref.name)
     broker = _broker(args)
     if args.start and args.end and args.end < args.start:
         raise ValueError(f"--end {args.end} is before --start {args.start}")
     symbols = symbols_arg(args.symbols) if args.symbols else []
     if args.symbols is not None and not symbols:
         raise ValueError("--symbols: no symbol given")
+    if args.together and len(symbols) < 2:
+        raise ValueError("--together needs at least two --symbols")
     _check_outputs(args, symbols or [_csv_symbol(args.csv)])
 
     # 2. data (a missing symbol or a bad file stops here, still with nothing written)
@@ -298,11 +313,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     # 3. every report, then 4. every output
     reports = []
-    for job in tqdm(jobs, desc=f"backtest {args.strategy}", unit="symbol", file=sys.stderr,
-                    disable=None):
+    groups = [(jobs[0], [j.bars for j in jobs[1:]])] if args.together else [(j, []) for j in jobs]
+    for job, feeds in tqdm(groups, desc=f"backtest {ref.name}", unit="symbol", file=sys.stderr,
+                           disable=None):
         reports.append(backtest_report(
-            job.bars, args.strategy, params, engine=args.engine, market=job.market,
-            origin=job.origin, **broker,
+            job.bars, ref, params, engine=args.engine, market=job.market,
+            origin=job.origin, feeds=feeds, **broker,
         ))
     written = {r.symbol: _deliver(r, args) for r in reports}
     if args.json is not None:

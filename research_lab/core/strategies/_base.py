@@ -3,8 +3,8 @@
 A fast strategy is a subclass of :class:`FastStrategy` with
 
 ``name``
-    the name it is run by (``research-lab backtest --strategy NAME``); letters, digits, ``_``,
-    ``-`` and ``.``.
+    the name it is run by (``research-lab backtest --strategy NAME``), its Dagster partition
+    and the strategy part of its MLflow experiment: letters, digits, ``_`` and ``-``.
 ``description``
     one line shown by ``research-lab strategy list``.
 ``params``
@@ -63,7 +63,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # an MLflow experiment part
 
 
 def Int(default: int, low: int, high: int, step: int = 1) -> dict[str, Any]:  # noqa: N802
@@ -106,8 +106,8 @@ class FastStrategy:
     def contract_problem(cls) -> str | None:
         """Why this class breaks the contract, or None."""
         if not isinstance(cls.name, str) or not NAME.match(cls.name or ""):
-            return (f"name {cls.name!r} is missing or invalid (letters, digits, _ - .; "
-                    "starting with a letter or _)")
+            return (f"name {cls.name!r} is missing or invalid (letters, digits, _ and -, "
+                    "starting with a letter or digit, at most 64)")
         overrides = [m for m in ("rule", "signal") if getattr(cls, m) is not getattr(FastStrategy, m)]
         if len(overrides) != 1:
             return "define exactly one of signal(self, bars, p) and rule(self, p)"

@@ -25,7 +25,7 @@ from research_lab.core.backtest.params import (
     space_from_mapping,
 )
 
-from ._base import FastStrategy
+from ._base import NAME, FastStrategy
 
 KINDS = ("fast", "backtrader")
 
@@ -59,8 +59,12 @@ class StrategyRef:
         return "fast" if self.kind == "fast" else "backtrader"
 
     def resolve(self, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Defaults overlaid with ``params``, checked (:class:`ParameterError` naming them)."""
-        return self.space.resolve(params)
+        """Defaults overlaid with ``params``, checked (:class:`StrategyError` naming them, the
+        strategy and its file)."""
+        try:
+            return self.space.resolve(params)
+        except ParameterError as exc:
+            raise StrategyError(f"{exc} [{self.where}]") from None
 
     def fast(self) -> FastStrategy:
         if self.kind != "fast":
@@ -75,7 +79,7 @@ class StrategyRef:
 
     def code(self) -> dict[str, Any]:
         """The code version recorded with every result."""
-        return {"strategy": self.name, "kind": self.kind, "class": _qualname(self.cls),
+        return {"name": self.name, "kind": self.kind, "class": _qualname(self.cls),
                 "file": self.file, "code_version": self.code_version,
                 "package_version": self.package_version}
 
@@ -161,7 +165,8 @@ def _bt_space(name: str, cls: type) -> StrategySpace:
 
 def inspect(cls: Any, name: str | None = None) -> StrategyRef:
     """The :class:`StrategyRef` of a strategy class, or :class:`StrategyError` naming why the
-    class is not one (``name``: what a backtrader class is called; default module.Class)."""
+    class is not one. A backtrader strategy is named by its class name (``SMACrossover``)
+    unless ``name`` is given."""
     if not isinstance(cls, type):
         raise StrategyError(f"{name or cls!r}: {type(cls).__name__} object is not a class")
     file, line = source_of(cls)
@@ -179,7 +184,11 @@ def inspect(cls: Any, name: str | None = None) -> StrategyRef:
             raise StrategyError(f"{cls.name} ({where}): {exc}") from None
         kind, name = "fast", cls.name
     elif is_backtrader_strategy(cls):
-        name = name or f"{cls.__module__}.{cls.__qualname__}"
+        name = name or cls.__name__
+        if not NAME.match(name):
+            raise StrategyError(f"{cls.__qualname__} ({where}): the class name {name!r} cannot "
+                                "name a strategy (letters, digits, _ and -, starting with a "
+                                "letter or digit)")
         space, kind = _bt_space(name, cls), "backtrader"
     else:
         raise StrategyError(

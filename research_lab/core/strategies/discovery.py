@@ -1,6 +1,7 @@
 """Finding strategies: by reference, and by discovery over configured sources.
 
-A **reference** names one strategy class:
+A **reference** names one strategy class (the strategy is then known by its class name, or a
+fast strategy's ``name``, for the rest of the process):
 
 ``pkg.module.ClassName``
     a dotted path importable from the working directory, from ``--strategy-path DIR``
@@ -12,7 +13,8 @@ A **reference** names one strategy class:
 class defined there: the ``packages`` and ``paths`` of ``config/strategies.yaml`` (the
 built-in library first), then the entries of ``RESEARCH_LAB_STRATEGIES`` (separated by
 ``os.pathsep``; an existing folder is a path, anything else a dotted package). A fast
-strategy is registered by its ``name``; a backtrader strategy by ``module.ClassName``.
+strategy is registered by its ``name``; a backtrader strategy by its class name (two classes
+of the same name: the second is listed as a problem; run it by reference).
 A module that fails to import does not stop discovery: it is listed in
 :attr:`Discovery.problems` (``research-lab strategy list`` shows them).
 
@@ -187,16 +189,20 @@ def load_reference(reference: str, paths: Sequence[str | os.PathLike[str]] = ())
         if Path(getattr(module, "__file__", "") or "").resolve() != path.resolve():
             raise StrategyError(f"{reference}: the module name {path.stem!r} is already taken by "
                                 f"{module.__file__}; rename the file")
-        name = f"{path.stem}.{cls_name}"
     else:
         module_name, dot, cls_name = reference.rpartition(".")
         if not dot:
             raise StrategyError(f"{reference}: not a reference (pkg.module.Class or file.py:Class)")
         module = _import(module_name, reference)
-        name = reference
     if not hasattr(module, cls_name):
         raise StrategyError(f"{reference}: {module.__file__} defines no {cls_name!r}")
-    return inspect(getattr(module, cls_name), name)
+    ref = inspect(getattr(module, cls_name))
+    _LOADED[ref.name] = ref
+    _LOADED[reference] = ref
+    return ref
+
+
+_LOADED: dict[str, StrategyRef] = {}  # strategies loaded by reference in this process
 
 
 def get_strategy(name: str, paths: Sequence[str | os.PathLike[str]] = ()) -> StrategyRef:
@@ -205,6 +211,8 @@ def get_strategy(name: str, paths: Sequence[str | os.PathLike[str]] = ()) -> Str
     found = discover()
     if name in found.strategies:
         return found.strategies[name]
+    if name in _LOADED:
+        return _LOADED[name]
     if ":" in name or "." in name:
         return load_reference(name, paths)
     known = ", ".join(sorted(found.strategies))

@@ -25,7 +25,6 @@ from pydantic import Field
 
 from research_lab.defs.backtest.metadata import backtest_metadata
 from research_lab.defs.backtest.partitions import (
-    STRATEGY_NAMES,
     backtest_partitions,
     history_deps,
     split_backtest_key,
@@ -44,14 +43,15 @@ class BacktestConfig(SessionRangeConfig):
     params: dict[str, Any] = Field(
         default_factory=dict,
         description="Strategy parameters, e.g. {fast: 10, slow: 50}; unset ones use the "
-        "defaults of config/strategies.yaml. For a run over several strategies, key them by "
+        "strategy's defaults (research-lab strategy show NAME). For a run over several strategies, key them by "
         "strategy: {sma_cross: {fast: 10}, macd: {signal: 7}}.",
     )
     params_json: str = Field(
         default="",
         description='The same as a JSON object string, e.g. \'{"fast": 10}\'; merged over params.',
     )
-    engine: str = Field(default="fast", description="fast (numba) or backtrader (reference).")
+    engine: str = Field(default="auto", description="auto (the strategy's own: fast strategies "
+                        "on numba, backtrader ones on backtrader), fast or backtrader.")
     cash: float = Field(default=10_000.0, description="Starting cash.")
     sizing: str = Field(
         default="fixed", description="fixed (stake units per entry) or percent (of equity)."
@@ -90,7 +90,7 @@ class BacktestConfig(SessionRangeConfig):
             if not isinstance(parsed, dict):
                 raise ValueError(f"params_json must be a JSON object, got {self.params_json!r}")
             given.update(parsed)
-        keyed = [k for k in given if k in STRATEGY_NAMES]
+        keyed = [k for k, v in given.items() if isinstance(v, dict)]  # {strategy: {...}}
         if not keyed:
             return given
         if len(keyed) != len(given):

@@ -19,6 +19,7 @@ NY = "America/New_York"
 
 def _run(instance, **config):
     instance.add_dynamic_partitions("symbol", ["ACME"])
+    instance.add_dynamic_partitions("strategy", ["sma_cross"])
     return dg.materialize(
         [optimization_study], instance=instance,
         partition_key=str(study_key("sma_cross", "ACME")),
