@@ -199,7 +199,19 @@ def load_reference(reference: str, paths: Sequence[str | os.PathLike[str]] = ())
     ref = inspect(getattr(module, cls_name))
     _LOADED[ref.name] = ref
     _LOADED[reference] = ref
+    _export(module.__name__, [*map(str, paths), *([str(path.parent)] if sep and file.endswith(".py") else [])])
     return ref
+
+
+def _export(module: str, folders: Sequence[str]) -> None:
+    """Make a strategy loaded by reference discoverable by name in child processes (study
+    workers): its module joins ``RESEARCH_LAB_STRATEGIES``, its folders ``PYTHONPATH``."""
+    entries = os.environ.get(ENV, "").split(os.pathsep)
+    if module not in entries:
+        os.environ[ENV] = os.pathsep.join([e for e in entries if e] + [module])
+    py = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    extra = [str(Path(f).resolve()) for f in [*folders, os.getcwd()]]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([p for p in py if p] + extra))
 
 
 _LOADED: dict[str, StrategyRef] = {}  # strategies loaded by reference in this process
