@@ -291,7 +291,7 @@ def backtest_report(
     strategy: str,
     params: Mapping[str, Any] | None = None,
     *,
-    engine: str = "fast",
+    engine: str = "auto",
     benchmark_close: pd.Series | None = None,
     vix_close: pd.Series | None = None,
     market: MarketContext | None = None,

@@ -2,8 +2,11 @@
 
 Look-ahead
     A strategy must decide at bar t from bars 0..t only. The check runs it on all the bars,
-    then again on bars ``0..t`` for several cut points t, and asks that the orders filled up
-    to bar t be identical (dates, sides, sizes, prices) whether or not the bars after t exist.
+    then again on bars ``0..t`` for several cut points t, and asks that what it decided at
+    bars 0..t be identical whether or not the bars after t exist: the orders a backtrader
+    strategy places (bar, data, side, size; recorded by a subclass that wraps ``buy`` and
+    ``sell``, the strategy's own code unchanged), a fast strategy's signal. Decisions, not
+    fills: the order placed at the last bar t has no bar t + 1 to fill on.
     A strategy that peeks (``close[t + 1]`` in a signal function, ``self.data.close[1]`` in
     backtrader) fails with the first bar where the orders differ, or with the error it raised
     when the bars after t were missing.
@@ -72,12 +75,8 @@ def default_bars(symbols: Sequence[str] = ("ACME",)) -> list[pd.DataFrame]:
     return [source.fetch(s, dt.date(2019, 1, 1), dt.date(2022, 12, 31)) for s in symbols]
 
 
-def _orders_until(orders: pd.DataFrame, last: pd.Timestamp) -> pd.DataFrame:
-    return orders.loc[pd.DatetimeIndex(orders["date"]) <= last].reset_index(drop=True)
-
-
 def _first_difference(a: pd.DataFrame, b: pd.DataFrame) -> int | None:
-    """Position of the first order that differs, or None."""
+    """Position of the first fill that differs (date, side, data, size, price), or None."""
     cols = [c for c in ("date", "side", "data") if c in a.columns]
     for k in range(max(len(a), len(b))):
         if k >= len(a) or k >= len(b):
@@ -96,37 +95,104 @@ def _describe(orders: pd.DataFrame, k: int) -> str:
     return f"{r['side']} {r['size']:g} @ {r['price']:.6g} on {pd.Timestamp(r['date']).date()}"
 
 
+def _first_signal_difference(a: np.ndarray, b: np.ndarray) -> int | None:
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    return None if same.all() else int(np.flatnonzero(~same)[0])
+
+
+def _recording(ref):
+    """``ref`` with its class subclassed to record every order it places: (bar, data, side,
+    size) at the bar it is placed. The strategy's own code runs unchanged."""
+    import dataclasses
+
+    placed: list[tuple[int, int, str, float]] = []
+
+    def note(strategy, order, side):
+        if order is not None:
+            data = strategy.datas.index(order.data)
+            placed.append((len(strategy.datas[0]) - 1, data, side, float(order.created.size)))
+        return order
+
+    class Recording(ref.cls):
+        def buy(self, *args, **kwargs):
+            return note(self, super().buy(*args, **kwargs), "buy")
+
+        def sell(self, *args, **kwargs):
+            return note(self, super().sell(*args, **kwargs), "sell")
+
+    Recording.__name__ = ref.cls.__name__
+    return dataclasses.replace(ref, cls=Recording, _instance=[]), placed
+
+
+def _decisions(ref, resolved, settings):
+    """``decide(bars, feeds) -> list`` of what the strategy decided at each bar."""
+    from research_lab.core.backtest.api import run_backtest
+    from research_lab.core.backtest.prices import prices_from_bars
+
+    from .signal import strategy_signal_array
+
+    if ref.kind == "fast":
+        return lambda b, f: strategy_signal_array(ref, prices_from_bars(b), resolved)
+
+    def decide(b, f):
+        probe, placed = _recording(ref)
+        run_backtest(b, probe, resolved, feeds=f, **settings)
+        return placed
+    return decide
+
+
+def _first_order_difference(a: list, b: list, last: int) -> tuple[int, str, str] | None:
+    a = [x for x in a if x[0] <= last]
+    b = [x for x in b if x[0] <= last]
+    for k in range(max(len(a), len(b))):
+        if k >= len(a) or k >= len(b) or a[k] != b[k]:
+            row = a[k] if k < len(a) else b[k]
+
+            def text(rows):
+                return "no order" if k >= len(rows) else f"{rows[k][2]} {rows[k][3]:g} (data {rows[k][1]})"
+            return row[0], text(a), text(b)
+    return None
+
+
 def _cuts(n: int, count: int) -> list[int]:
     first = max(2, n // 4)
     return sorted({int(t) for t in np.linspace(first, n - 2, count)})
 
 
-def lookahead(run, bars: pd.DataFrame, feeds: Sequence[pd.DataFrame], cuts: int) -> Outcome:
-    """Orders up to bar t identical with and without the bars after t, at ``cuts`` points."""
-    full = run(bars, feeds)
+def lookahead(ref, resolved, settings, bars: pd.DataFrame, feeds: Sequence[pd.DataFrame],
+              cuts: int) -> Outcome:
+    """What the strategy decides at bars 0..t is the same with and without the bars after t
+    (a fast strategy's signal; a backtrader strategy's orders placed), at ``cuts`` points."""
+    decide = _decisions(ref, resolved, settings)
+    full = decide(bars, feeds)
     sessions = pd.DatetimeIndex(bars["session"])
-    for t in _cuts(len(bars), cuts):
+    points = _cuts(len(bars), cuts)
+    for t in points:
         last = sessions[t]
-        head = bars.iloc[: t + 1]
         heads = [f.loc[pd.DatetimeIndex(f["session"]) <= last] for f in feeds]
         try:
-            cut = run(head, heads)
+            cut = decide(bars.iloc[: t + 1], heads)
         except StrategyError as exc:
             return Outcome("look-ahead", False, f"fails when the bars after bar {t} ({last.date()}) "
                            f"are removed (does it read a later bar?): {exc}")
-        a, b = _orders_until(full.orders, last), _orders_until(cut.orders, last)
-        k = _first_difference(a, b)
-        if k is not None:
-            row = a if k < len(a) else b
-            date = pd.Timestamp(row.iloc[k]["date"]) if k < len(row) else last
-            bar = int(sessions.get_indexer([date])[0])
+        if ref.kind == "fast":
+            k = _first_signal_difference(full[: t + 1], cut)
+            if k is not None:
+                return Outcome("look-ahead", False,
+                               f"signal differs at bar {k} ({sessions[k].date()}) when the bars "
+                               f"after bar {t} are removed: {full[k]!r} with them, {cut[k]!r} "
+                               "without: the strategy uses data from after the bar")
+            continue
+        diff = _first_order_difference(full, cut, t)
+        if diff is not None:
+            bar, with_, without = diff
             return Outcome("look-ahead", False,
-                           f"orders differ at bar {bar} ({date.date()}) when the bars after bar {t} "
-                           f"are removed: with them {_describe(a, k)}, without them "
-                           f"{_describe(b, k)}: the strategy uses data from after the bar")
-    return Outcome("look-ahead", True, f"orders identical with and without later bars at "
-                   f"{len(_cuts(len(bars), cuts))} cut points over {len(bars)} bars "
-                   f"({len(full.orders)} orders)")
+                           f"orders differ at bar {bar} ({sessions[bar].date()}) when the bars "
+                           f"after bar {t} are removed: with them {with_}, without them {without}: "
+                           "the strategy uses data from after the bar")
+    what = "signal" if ref.kind == "fast" else f"orders ({len(full)} placed)"
+    return Outcome("look-ahead", True, f"{what} identical with and without later bars at "
+                   f"{len(points)} cut points over {len(bars)} bars")
 
 
 def parity(ref, bars: pd.DataFrame, params: Mapping[str, Any],
@@ -158,7 +224,6 @@ def check_strategy(
 ) -> StrategyCheck:
     """Run the checks on ``strategy`` (a name, a reference or a StrategyRef) over ``bars``
     (default: synthetic ACME bars) and ``feeds`` (more symbols for a backtrader strategy)."""
-    from research_lab.core.backtest.api import run_backtest
     from research_lab.core.backtest.strategies import resolve_strategy
 
     from .discovery import get_strategy
@@ -171,11 +236,8 @@ def check_strategy(
     bars = bars.reset_index(drop=True)
     settings = dict(broker or {})
 
-    def run(b, f):
-        return run_backtest(b, ref, resolved, feeds=f, **settings)
-
     report = StrategyCheck(ref.name, ref.kind)
-    report.outcomes.append(lookahead(run, bars, list(feeds), cuts))
+    report.outcomes.append(lookahead(ref, resolved, settings, bars, list(feeds), cuts))
     if ref.kind == "fast":
         report.outcomes.append(parity(ref, bars, resolved, {**PARITY_BROKER, **settings}))
     return report

@@ -67,6 +67,9 @@ class BacktestConfig(SessionRangeConfig):
         default=None, description="Margin per contract: selects the futures-like scheme."
     )
     allow_short: bool = Field(default=False, description="Go short on sell signals.")
+    feeds: list[str] = Field(
+        default_factory=list, description="More stored symbols fed to a backtrader strategy as "
+        "self.datas[1:] (pairs, spreads), aligned on the shared sessions.")
     tearsheet: bool = Field(default=True, description="Write the quantstats tearsheet (~3 s).")
     mlflow: bool = Field(default=True, description="Log the report to MLflow (the `tracking` "
                          "resource) as {project}.{asset_class}.{strategy_family}.{strategy}.")
@@ -122,9 +125,10 @@ def _quality_gate(store: Any, symbol: str) -> str | None:
             f"({sessions}); acknowledge with `research-lab quality ack` or fix the data")
 
 
-def read_histories(store: Any, symbol: str) -> dict[str, Any]:
-    """The whole stored history of ``symbol``, ``^GSPC`` and ``^VIX``, in one query, by symbol."""
-    frame = store.read_many([symbol, BENCHMARK, VIX])
+def read_histories(store: Any, symbol: str, feeds: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The whole stored history of ``symbol`` (and ``feeds``), ``^GSPC`` and ``^VIX``, in one
+    query, by symbol."""
+    frame = store.read_many([symbol, *feeds, BENCHMARK, VIX])
     return {
         str(sym): rows.reset_index(drop=True)
         for sym, rows in frame.groupby("symbol", sort=False)
@@ -168,7 +172,7 @@ def backtest_results(
     if blocked:
         raise dg.Failure(description=f"backtest of {symbol} blocked by data quality: {blocked}")
 
-    histories = read_histories(st, symbol)
+    histories = read_histories(st, symbol, tuple(config.feeds))
     bars = histories.get(symbol)
     if bars is None or bars.empty:
         raise dg.Failure(description=f"the store at {st.url} has no bars of {symbol}; "
@@ -184,8 +188,12 @@ def backtest_results(
         frames=histories, source=source.get, store_label=f"store {st.url}",
     )
     context.log.info(f"backtesting {strategy} {params} on {symbol}: {len(bars)} bars")
+    missing = [f for f in config.feeds if f not in histories]
+    if missing:
+        raise dg.Failure(description=f"feeds {', '.join(missing)}: no bars in the store {st.url}")
+    feeds = [histories[f] for f in config.feeds]
     report = backtest_report(bars, strategy, params, engine=config.engine, market=market,
-                             origin=f"store {st.url}", **config.broker())
+                             origin=f"store {st.url}", feeds=feeds, **config.broker())
     paths = write_outputs(report, output_folder(config, strategy, symbol),
                           tearsheet=config.tearsheet)
     context.log.info(report.summary_line())
