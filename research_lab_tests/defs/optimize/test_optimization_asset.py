@@ -89,6 +89,9 @@ def test_plan_tick(when, run, reason):
 
 def test_the_schedule_tags_runs_for_the_queue(optimize_env, instance):
     instance.add_dynamic_partitions("symbol", ["ACME", "^GSPC", "^VIX"])
+    from research_lab.defs.backtest.partitions import register_strategies
+
+    register_strategies(instance)
     when = dt.datetime(2024, 5, 10, 18, 30, tzinfo=dt.timezone(dt.timedelta(hours=-4)))
     from research_lab.definitions import defs
 
