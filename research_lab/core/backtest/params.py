@@ -31,6 +31,10 @@ from pathlib import Path
 from typing import Any
 
 PARAM_TYPES = ("int", "float", "categorical")
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "config"
+# config/strategies.yaml now names where strategies are discovered (not their spaces); the
+# name stays for callers that locate config/ (and config/param_spaces/) by it
+DEFAULT_SPACES_PATH = CONFIG_DIR / "strategies.yaml"
 # types a backtrader strategy's params may take besides those (from the default's type)
 EXTRA_TYPES = ("bool", "str", "any")
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
