@@ -84,7 +84,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(env, capsys, monkeyp
         (["--strategy", "sma_cross", "--symbols", "ACME", "--start", "2023-02-30"],
          "argument --start: '2023-02-30' is not a date (expected YYYY-MM-DD)"),
         (["--strategy", "sma_cross", "--symbols", "ACME", "--engine", "zip"],
-         "argument --engine: invalid choice: 'zip' (choose from 'fast', 'backtrader')"),
+         "argument --engine: invalid choice: 'zip' (choose from 'auto', 'fast', 'backtrader')"),
         (["--strategy", "sma_cross"], "one of the arguments --symbols --csv is required"),
         (["--strategy", "sma_cross", "--symbols", "ACME", "--stake", "many"],
          "argument --stake: invalid float value: 'many'"),

@@ -34,7 +34,8 @@ FINAL = ("SUCCESS", "FAILURE", "CANCELED")
 class OptimizeRequest(BaseModel):
     """A study to start: strategy x symbol, and optional overrides of config/optimize.yaml."""
 
-    strategy: str = Field(max_length=64, description="a strategy of the library, e.g. sma_cross")
+    strategy: str = Field(max_length=64, description="a registered strategy (research-lab "
+                          "strategy list), e.g. sma_cross; never a module path or file")
     symbol: str = Field(max_length=32, description="a symbol with bars in the market-data store")
     n_trials: int = Field(default=100, ge=1, le=100_000, description="trials to finish")
     timeout: Optional[float] = Field(default=None, gt=0, description="seconds")
@@ -77,6 +78,12 @@ def _validate(req: OptimizeRequest) -> dict[str, Any]:
         raise _unprocessable(str(exc)) from None
     if req.sampler is not None and req.sampler not in SAMPLERS:
         raise _unprocessable(f"sampler: not one of {', '.join(SAMPLERS)}")
+    from research_lab.core.strategies import discover
+
+    registered = discover().strategies
+    if req.strategy not in registered:  # never import a path taken from a request
+        raise _unprocessable(f"unknown strategy {req.strategy[:64]!r}: the API runs registered "
+                             f"strategies only: {', '.join(registered)}")
     try:
         space = (parse_space(req.param_space, strategy=req.strategy, where="param_space")
                  if req.param_space is not None else default_space(req.strategy))

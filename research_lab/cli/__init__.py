@@ -28,10 +28,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from research_lab.cli import backtest, data, demo, optimize, project, quality, rl, stack
+from research_lab.cli import backtest, data, demo, optimize, project, quality, rl, stack, strategy
 from research_lab.cli.common import OneLineParser, explain_error, preflight
 
-COMMANDS = (data, demo, backtest, project, quality, optimize, rl, stack)
+COMMANDS = (data, demo, backtest, strategy, project, quality, optimize, rl, stack)
 DEBUG_FLAG = "--debug"
 
 

@@ -42,7 +42,7 @@ from research_lab.cli.common import iso_date, symbols_arg
 from research_lab.core.usecases.history import between
 from research_lab.cli.project import add_tracking_arguments, track_backtest
 
-ENGINES = ("fast", "backtrader")  # research_lab.core.backtest.ENGINES (not imported: pandas)
+ENGINES = ("auto", "fast", "backtrader")  # core.backtest.ENGINES + auto (not imported: pandas)
 EXAMPLES = """examples:
   research-lab backtest --strategy sma_cross --symbols ACME GLOBEX --param fast=10 --param slow=50
   research-lab backtest --strategy close_sma_cross --csv ../shared/data/orcl-1995-2014.txt \\
@@ -50,6 +50,9 @@ EXAMPLES = """examples:
   research-lab backtest --strategy macd --symbols ACME --percent 95 --commission 0.001 --out runs/
   research-lab backtest --strategy donchian_breakout --symbols ACME --cash 50000 \
       --commission 2 --mult 5 --margin 1000 --allow-short      # futures-like
+  research-lab backtest --strategy strategies.sma_crossover.SMACrossover --symbols SPY  # yours
+  research-lab backtest --strategy examples/strategies/pairs.py:PairsSpread \
+      --symbols ACME GLOBEX --together                          # two datas, one strategy
 """
 
 
@@ -63,7 +66,12 @@ def register(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--strategy", required=True, metavar="NAME",
-                   help="strategy of config/strategies.yaml (e.g. sma_cross, macd)")
+                   help="a registered strategy (research-lab strategy list), or a reference: "
+                   "pkg.module.Class or path/file.py:Class (loading it runs its code)")
+    p.add_argument("--strategy-path", action="append", default=[], metavar="DIR",
+                   help="folder to import a strategy reference from (repeatable)")
+    p.add_argument("--together", action="store_true",
+                   help="feed all --symbols to one backtrader strategy as datas (pairs, spreads)")
     data = p.add_mutually_exclusive_group(required=True)
     data.add_argument("--symbols", nargs="+", metavar="S",
                       help="symbols from the store, else the configured source")
@@ -76,8 +84,9 @@ def register(sub) -> None:
     p.add_argument("--end", type=iso_date, help="last session, YYYY-MM-DD")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="strategy parameter (repeatable); unset ones use their defaults")
-    p.add_argument("--engine", choices=ENGINES, default="fast",
-                   help="fast (numba) or backtrader (reference); same orders and values")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="auto: the strategy's own (fast strategies: numba; backtrader ones: "
+                   "backtrader); backtrader also runs a fast strategy, with the same orders")
     b = p.add_argument_group("broker (default: the lab's broker, `broker:` in "
                              "config/research_lab.yaml)")
     b.add_argument("--cash", type=float, help="starting cash")
@@ -124,9 +133,10 @@ class Job(NamedTuple):
 
 def parse_params(items: list[str], strategy: str) -> dict[str, Any]:
     """``["fast=10", ...]`` resolved against the strategy's space (defaults, types, bounds)."""
-    from research_lab.core.backtest import get_space
+    from research_lab.core.strategies import get_strategy
 
-    space = get_space(strategy)  # unknown strategy: raises, listing the valid ones
+    ref = get_strategy(strategy)  # unknown strategy: raises, listing the valid ones
+    space = ref.space
     given: dict[str, str] = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -139,7 +149,7 @@ def parse_params(items: list[str], strategy: str) -> dict[str, Any]:
         if name in given:
             raise ValueError(f"--param {name} is given twice")
         given[name] = value.strip()
-    return space.resolve(given)
+    return ref.resolve(given)
 
 
 def _broker(args: argparse.Namespace) -> dict[str, Any]:
@@ -219,8 +229,8 @@ def _open_store(url: str):
     return BarStore.from_url(url)
 
 
-def _symbol_runs(args: argparse.Namespace, symbols: list[str], params: dict[str, Any],
-                 broker: dict[str, Any], bar) -> list:
+def _symbol_runs(args: argparse.Namespace, ref: Any, symbols: list[str],
+                 params: dict[str, Any], broker: dict[str, Any], bar) -> list:
     """``--symbols``: the backtest use case (gate, history, context, reports, files, MLflow)."""
     from research_lab.core.marketdata.sources import make_source
     from research_lab.core.settings import load_settings
@@ -248,8 +258,9 @@ def _symbol_runs(args: argparse.Namespace, symbols: list[str], params: dict[str,
                 if args.mlflow is not None else None)
     try:
         return backtest_symbols(
-            symbols, args.strategy, params, store=store, source=source, fetch_missing=True,
+            symbols, ref, params, store=store, source=source, fetch_missing=True,
             start=args.start, end=args.end, broker=broker, engine=args.engine,
+            together=args.together,
             market=_given_market(args),
             folder=(lambda s: args.out / _safe_name(s)) if args.out is not None else None,
             tearsheet=not args.no_tearsheet, tracking=tracking,
@@ -283,17 +294,22 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from research_lab.core.backtest.report import backtest_report
 
     # 1. everything the user typed, before any data is read or anything written
+    from research_lab.core.strategies import get_strategy
+
+    ref = get_strategy(args.strategy, args.strategy_path)  # loads (runs) a referenced module
     params = parse_params(args.param, args.strategy)
     if args.mlflow is not None:
         from research_lab.core.tracking.naming import ExperimentName
 
-        ExperimentName(args.project, args.asset_class, args.strategy_family, args.strategy)
+        ExperimentName(args.project, args.asset_class, args.strategy_family, ref.name)
     broker = _broker(args)
     if args.start and args.end and args.end < args.start:
         raise ValueError(f"--end {args.end} is before --start {args.start}")
     symbols = symbols_arg(args.symbols) if args.symbols else []
     if args.symbols is not None and not symbols:
         raise ValueError("--symbols: no symbol given")
+    if args.together and len(symbols) < 2:
+        raise ValueError("--together needs at least two --symbols")
     _check_outputs(args, symbols or [_csv_symbol(args.csv)])
 
     bar = tqdm(total=len(symbols) or 1, desc=f"backtest {args.strategy}", unit="symbol",
@@ -301,13 +317,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     try:
         if args.csv is None:
             # 2.-4. the use case: gate, data, every report, then every output
-            runs = _symbol_runs(args, symbols, params, broker, bar)
+            runs = _symbol_runs(args, ref, symbols, params, broker, bar)
             reports = [r.report for r in runs]
             written = {r.symbol: r.files for r in runs}
             _print_tracked(runs)
         else:
             job = _csv_jobs(args)[0]  # a bad file stops here, with nothing written
-            reports = [backtest_report(job.bars, args.strategy, params, engine=args.engine,
+            reports = [backtest_report(job.bars, ref, params, engine=args.engine,
                                        market=job.market, origin=job.origin,
                                        **load_broker(**broker).to_dict())]
             bar.update(1)

@@ -40,9 +40,15 @@ def register(sub) -> None:
                    help="run a study (default), join one as a worker, serve the HTTP API, "
                    "list the studies of a storage, show / stop / delete one")
     p.add_argument("name", nargs="?", metavar="NAME", help="show / stop / delete: the study")
-    p.add_argument("--strategy", metavar="NAME", help="strategy of the library (sma_cross, ...)")
+    p.add_argument("--strategy", metavar="NAME",
+                   help="a registered strategy (sma_cross, ...) or a reference pkg.mod.Class / "
+                   "file.py:Class (loading it runs its code)")
+    p.add_argument("--strategy-path", action="append", default=[], metavar="DIR",
+                   help="folder to import a strategy reference from (repeatable)")
     p.add_argument("--param-space", metavar="FILE", type=Path,
                    help="search space YAML/JSON (default: the strategy's full space)")
+    p.add_argument("--bounds", action="append", default=[], metavar="NAME=LOW:HIGH[:STEP]",
+                   help="search NAME over LOW..HIGH (or NAME=a,b,c), instead of a space file")
     p.add_argument("--symbols", nargs="+", metavar="S", help="symbols (one study each)")
     p.add_argument("--csv", metavar="FILE", type=Path, help="bars from a CSV file (one symbol)")
     p.add_argument("--start", type=iso_date, help="first session, YYYY-MM-DD")
@@ -164,9 +170,16 @@ def _requests(args: argparse.Namespace):
 
     if not args.strategy:
         raise ValueError("--strategy is required (e.g. --strategy sma_cross)")
-    from research_lab.core.backtest.params import get_space
+    from research_lab.core.strategies import get_strategy
+    from research_lab.core.strategies.bounds import bounds_space, needs_bounds
 
-    get_space(args.strategy)  # an unknown strategy first, listing the known ones
+    ref = get_strategy(args.strategy, args.strategy_path)  # unknown: lists the known ones
+    args.strategy = ref.name  # a reference loaded here is discoverable by name in workers
+    if args.bounds and args.param_space:
+        raise ValueError("give --param-space FILE or --bounds, not both")
+    if needs_bounds(ref) and not (args.bounds or args.param_space):
+        raise ValueError(f"{ref.name} declares no bounds (a backtrader strategy): give "
+                         "--bounds NAME=LOW:HIGH (repeatable) or --param-space FILE")
     if not args.study_name:
         raise ValueError("--study-name is required")
     from research_lab.core.inputs import child_path, path_name
@@ -186,8 +199,13 @@ def _requests(args: argparse.Namespace):
         raise ValueError(f"--start {args.start} is after --end {args.end}")
     cfg = _config(args)
     storage_kind(resolve_storage_url(cfg.storage.url))
-    space = (load_space(args.param_space, strategy=args.strategy) if args.param_space
-             else default_space(args.strategy))
+    if args.bounds:
+        from research_lab.core.optimize.space import parse_space
+
+        space = parse_space(bounds_space(ref, args.bounds), strategy=ref.name, where="--bounds")
+    else:
+        space = (load_space(args.param_space, strategy=args.strategy) if args.param_space
+                 else default_space(args.strategy))
     objective = objective_spec(args.metric or [cfg.study.metric],
                                args.direction or ([cfg.study.direction] if not args.metric
                                                   or len(args.metric) == 1 else None))

@@ -59,6 +59,7 @@ def servers(tmp_path, monkeypatch):
 
     instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
     instance.add_dynamic_partitions("symbol", ["ACME"])
+    instance.add_dynamic_partitions("strategy", ["sma_cross"])
     instance.dispose()
 
     port = free_port()

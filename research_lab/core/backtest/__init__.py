@@ -16,11 +16,12 @@ Quick start::
 ``bars`` is one symbol's bar frame (:mod:`research_lab.core.marketdata.schema`).
 
 How the pieces fit
-    * :mod:`.params` reads the parameter spaces from ``config/strategies.yaml`` (bounds,
-      steps, defaults, constraints such as ``fast < slow``) and validates what a user passes.
-    * :mod:`.strategies` defines each strategy once, as a :class:`~.signals.Rule` over
-      indicator :mod:`.lines` (SMA, EMA, RSI, ...), computed bit-identically to backtrader's
-      indicators (:mod:`.indicators`).
+    * Strategies are plugins (:mod:`research_lab.core.strategies`): the eight built-ins are
+      fast strategies, each a :class:`~.signals.Rule` over indicator :mod:`.lines` (SMA, EMA,
+      RSI, ...) computed bit-identically to backtrader's indicators (:mod:`.indicators`); a
+      user's backtrader strategy runs unchanged on the backtrader engine.
+    * :mod:`.params` holds parameter spaces (bounds, steps, defaults, constraints such as
+      ``fast < slow``) and validates what a user passes.
     * :mod:`.signals` turns a rule into a per-bar signal: +1 long, -1 short (or flat), 0 flat,
       NaN "hold", computed from bars up to and including t (no look-ahead; tested).
     * Engines act on the signal with backtrader's default broker semantics
@@ -43,7 +44,16 @@ from .params import ParameterError, StrategySpace, get_space, load_spaces
 from .prices import Prices, prices_from_bars
 from .result import BacktestResult
 from .signals import Rule, strategy_signal, target_positions
-from .strategies import STRATEGIES, strategy_rule
+
+
+def __getattr__(name: str):
+    # the strategy library loads through research_lab.core.strategies, which imports this
+    # package's modules: resolved on first use so that either package can be imported first
+    if name in ("STRATEGIES", "strategy_rule"):
+        from . import strategies
+
+        return getattr(strategies, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "ENGINES",

@@ -4,7 +4,7 @@ a signal computed elsewhere (a learned policy's positions)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,10 +13,9 @@ import pandas as pd
 from .costs import BrokerConfig
 from . import fastmetrics
 from .fastmetrics import PERIODS_PER_YEAR
-from .params import ParameterError, get_space
+from .params import ParameterError
 from .prices import Prices, prices_from_bars
-from .result import SWEEP_COLUMNS, BacktestResult
-from .strategies import rule_for, strategy_rule
+from .result import SWEEP_COLUMNS, BacktestResult, make_result, orders_frame
 
 ENGINES = ("fast", "backtrader")
 
@@ -76,14 +75,22 @@ def prepare_prices(bars: pd.DataFrame | Prices, broker: BrokerConfig) -> Prices:
 
 def run_backtest(
     bars: pd.DataFrame | Prices,
-    strategy: str,
+    strategy: str | Any,
     params: Mapping[str, Any] | None = None,
     *,
-    engine: str = "fast",
+    engine: str = "auto",
+    feeds: Sequence[pd.DataFrame] = (),
     **broker: Any,
 ) -> BacktestResult:
-    """Backtest ``strategy`` with ``params`` (defaults from ``config/strategies.yaml``) on
-    one symbol's ``bars``; market orders fill at the next bar's open.
+    """Backtest ``strategy`` with ``params`` (unset ones: the strategy's defaults) on one
+    symbol's ``bars``; market orders fill at the next bar's open.
+
+    ``strategy`` is a registered name (``sma_cross``), a reference (``pkg.mod.Class``,
+    ``file.py:Class``) or a :class:`~research_lab.core.strategies.StrategyRef`.
+    ``engine="auto"`` runs a fast strategy on the fast engine and a backtrader strategy on
+    backtrader; ``"backtrader"`` also runs a fast strategy (for comparison). ``feeds``: more
+    symbols' bars, given to a backtrader strategy as ``self.datas[1:]`` (sessions aligned on
+    the ones all share).
 
     ``broker`` takes the fields of :class:`~.costs.BrokerConfig` (``cash``, ``sizing``,
     ``stake``, ``percent``, ``commission``, ``mult``, ``margin``, ``allow_short``, slippage,
@@ -94,10 +101,47 @@ def run_backtest(
     set (backtrader's futures-like scheme, with multiplier ``mult``). Any invalid argument
     raises :class:`~.params.ParameterError` (a ``ValueError``) naming it.
     """
-    run = _engine(engine)
-    config = broker_from(broker)
-    resolved, rule = strategy_rule(strategy, params)
-    return run(prepare_prices(bars, config), strategy, resolved, rule, config)
+    from .strategies import resolve_strategy
+
+    ref = resolve_strategy(strategy)
+    engine = _pick_engine(ref, engine, feeds)
+    broker = broker_from(broker)
+    resolved = ref.resolve(params)
+    if ref.kind == "backtrader":
+        from research_lab.core.strategies.bt_runner import run_backtrader_strategy
+
+        named = [_named(bars), *(_named(f) for f in feeds)]
+        return run_backtrader_strategy(ref, named, resolved, broker)
+    prices = prepare_prices(bars, broker)
+    rule = ref.rule(resolved)
+    if rule is None:  # a fast strategy with its own signal function
+        from research_lab.core.strategies.signal import strategy_signal_array
+
+        signal = strategy_signal_array(ref, prices, resolved)
+        return run_signal(prices, signal, engine=engine, name=ref.name, params=resolved,
+                          **broker.to_dict())
+    return _engine(engine)(prices, ref.name, resolved, rule, broker)
+
+
+def _named(bars: pd.DataFrame | Prices) -> tuple[str, Any]:
+    if isinstance(bars, Prices):
+        return bars.symbol, bars
+    symbol = str(bars["symbol"].iloc[0]) if "symbol" in bars.columns and len(bars) else "data"
+    return symbol, bars
+
+
+def _pick_engine(ref: Any, engine: str, feeds: Sequence[Any]) -> str:
+    if engine not in (*ENGINES, "auto"):
+        raise ParameterError(f"unknown engine {engine!r}; valid engines: auto, {', '.join(ENGINES)}")
+    if ref.kind == "backtrader":
+        if engine == "fast":
+            raise ParameterError(f"{ref.name} is a backtrader strategy: it runs on the backtrader "
+                                 "engine (engine auto or backtrader), not fast")
+        return "backtrader"
+    if feeds:
+        raise ParameterError(f"{ref.name} is a fast strategy: it runs on one symbol; several "
+                             "symbols together need a backtrader strategy")
+    return "fast" if engine == "auto" else engine
 
 
 def sweep(
@@ -119,7 +163,10 @@ def sweep(
     ``engine="backtrader"`` loops over :func:`run_backtest` (~0.4 s per 5,000-bar run) and
     returns the same table. ``broker`` takes :func:`run_backtest`'s keyword settings.
     """
-    space = get_space(strategy)
+    from .strategies import resolve_strategy
+
+    ref = resolve_strategy(strategy)
+    space = ref.space
     if param_grid is None:
         param_grid = {p.name: p.values() for p in space.params}
     combos = space.grid(param_grid, constraints=constraints)
@@ -127,14 +174,13 @@ def sweep(
     prices = prepare_prices(bars, config)
     if not combos:
         return pd.DataFrame(columns=[*space.names, *SWEEP_COLUMNS])
-    if engine == "fast":
+    if engine == "fast" and ref.kind == "fast" and ref.fast().has_rule():
         from .fast_engine import sweep_fast
 
-        return sweep_fast(prices, strategy, combos, config, periods)
-    run = _engine(engine)
+        return sweep_fast(prices, ref.name, combos, config, periods)
     rows = []
     for combo in combos:
-        result = run(prices, strategy, combo, rule_for(strategy, combo), config)
+        result = run_backtest(prices, ref, combo, engine=engine, **config.to_dict())
         s = fastmetrics.summary(result.equity.to_numpy(), config.cash, periods)
         rows.append({
             **combo, "final_value": result.final_value, "final_cash": result.final_cash,

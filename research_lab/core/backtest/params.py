@@ -1,8 +1,10 @@
-"""Parameter spaces: what each strategy accepts, read from ``config/strategies.yaml``.
+"""Parameter spaces: what each strategy accepts.
 
-The YAML file is the one place where bounds, steps, defaults and constraints live; the code
-only defines the signal rules (:mod:`.strategies`). Everything that takes parameters from a
-person (the CLI, an optimizer, a Dagster launch-pad config) goes through
+A strategy declares its parameters itself (a fast strategy's ``params``, a backtrader
+strategy's ``params`` tuple: :mod:`research_lab.core.strategies`); :func:`get_space` finds the
+strategy by discovery and returns its space. A YAML file of spaces (the format of
+:func:`load_spaces`) can still be read explicitly, e.g. for a search space. Everything that
+takes parameters from a person (the CLI, an optimizer, a Dagster launch-pad config) goes through
 :meth:`StrategySpace.resolve`, which fills defaults, coerces strings (``"20"`` -> ``20``) and
 raises :class:`ParameterError` (a ``ValueError``) naming the strategy, the parameter and what
 would have been valid::
@@ -28,8 +30,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-DEFAULT_SPACES_PATH = Path(__file__).resolve().parents[3] / "config" / "strategies.yaml"
 PARAM_TYPES = ("int", "float", "categorical")
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "config"
+# config/strategies.yaml now names where strategies are discovered (not their spaces); the
+# name stays for callers that locate config/ (and config/param_spaces/) by it
+DEFAULT_SPACES_PATH = CONFIG_DIR / "strategies.yaml"
+# types a backtrader strategy's params may take besides those (from the default's type)
+EXTRA_TYPES = ("bool", "str", "any")
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=|<|>)\s*([A-Za-z_]\w*)\s*$")
 _OPS = {
     "<": lambda a, b: a < b,
@@ -58,12 +66,18 @@ class ParamSpec:
     def describe(self) -> str:
         if self.type == "categorical":
             return f"one of {list(self.choices)}"
+        if self.type in EXTRA_TYPES:
+            return {"bool": "true or false", "str": "a string", "any": "a Python literal"}[self.type]
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            return f"{self.type} (no bounds declared)"
         step = f" step {self.step:g}" if self.step is not None else ""
         return f"{self.type} in [{self.low:g}, {self.high:g}]{step}"
 
     def coerce(self, value: Any, where: str) -> Any:
         """``value`` converted to this parameter's type, or :class:`ParameterError`."""
         bad = ParameterError(f"{where}: {self.name}={value!r} is invalid; expected {self.describe()}")
+        if self.type in EXTRA_TYPES:
+            return _coerce_extra(self.type, value, bad)
         if self.type == "categorical":
             for choice in self.choices:
                 if value == choice or str(value) == str(choice):
@@ -94,6 +108,26 @@ class ParamSpec:
         count = int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
         out = [self.low + k * self.step for k in range(count)]
         return [int(v) for v in out] if self.type == "int" else [round(v, 12) for v in out]
+
+
+def _coerce_extra(kind: str, value: Any, bad: ParameterError) -> Any:
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise bad
+    if kind == "str":
+        return str(value)
+    if isinstance(value, str):  # "any": a literal when it parses as one, else the text
+        import ast
+
+        try:
+            return ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return value
+    return value
 
 
 @dataclass(frozen=True)
@@ -204,7 +238,7 @@ def _spec(strategy: str, name: str, raw: Any) -> ParamSpec:
     return replace(spec, default=spec.coerce(spec.default, strategy))
 
 
-def _space(name: str, raw: Any) -> StrategySpace:
+def space_from_mapping(name: str, raw: Any) -> StrategySpace:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("params"), Mapping):
         raise ParameterError(f"{name}: expected a mapping with 'params'")
     params = tuple(_spec(name, k, v) for k, v in raw["params"].items())
@@ -232,24 +266,25 @@ def _load(path: str, mtime: float) -> dict[str, StrategySpace]:
     raw = doc.get("strategies") if isinstance(doc, Mapping) else None
     if not isinstance(raw, Mapping):
         raise ParameterError(f"{path}: expected a top-level 'strategies' mapping")
-    return {name: _space(name, body) for name, body in raw.items()}
+    return {name: space_from_mapping(name, body) for name, body in raw.items()}
 
 
-def spaces_path() -> Path:
-    """``$RESEARCH_LAB_STRATEGIES`` if set, else ``config/strategies.yaml`` of the source tree."""
-    return Path(os.environ.get("RESEARCH_LAB_STRATEGIES", DEFAULT_SPACES_PATH))
-
-
-def load_spaces(path: str | os.PathLike[str] | None = None) -> dict[str, StrategySpace]:
-    """All strategy spaces of a YAML file (cached until the file changes)."""
-    p = Path(path) if path is not None else spaces_path()
+def load_spaces(path: str | os.PathLike[str]) -> dict[str, StrategySpace]:
+    """All strategy spaces of a YAML file ``strategies: {name: {params: ..., constraints:
+    ...}}`` (cached until the file changes)."""
+    p = Path(path)
     if not p.exists():
         raise ParameterError(f"strategy parameter file not found: {p}")
     return _load(str(p.resolve()), p.stat().st_mtime)
 
 
 def get_space(strategy: str, path: str | os.PathLike[str] | None = None) -> StrategySpace:
-    """The space of ``strategy``, or :class:`ParameterError` listing the known strategies."""
+    """The space of ``strategy``: from a YAML file of spaces when ``path`` is given, else the
+    strategy's own (found by discovery; :class:`ParameterError` listing the known ones)."""
+    if path is None:
+        from research_lab.core.strategies import get_strategy
+
+        return get_strategy(strategy).space
     spaces = load_spaces(path)
     if strategy not in spaces:
         raise ParameterError(

@@ -40,8 +40,8 @@ and ±inf as ``null``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -183,7 +183,8 @@ class BacktestReport:
 
     def title(self) -> str:
         params = ", ".join(f"{k}={v}" for k, v in self.result.params.items())
-        return f"{self.result.strategy}({params}) on {self.symbol} [{self.result.engine}]"
+        feeds = "+".join(f["symbol"] for f in self.lineage.get("feeds") or []) or self.symbol
+        return f"{self.result.strategy}({params}) on {feeds} [{self.result.engine}]"
 
     def summary_line(self) -> str:
         """One line for a terminal: span, final value, return, Sharpe, drawdown, trades."""
@@ -320,12 +321,13 @@ def backtest_report(
     strategy: str,
     params: Mapping[str, Any] | None = None,
     *,
-    engine: str = "fast",
+    engine: str = "auto",
     benchmark_close: pd.Series | None = None,
     vix_close: pd.Series | None = None,
     market: MarketContext | None = None,
     origin: str | None = None,
     periods: int = 252,
+    feeds: Sequence[pd.DataFrame] = (),
     **broker: Any,
 ) -> BacktestReport:
     """Backtest ``strategy`` on one symbol's ``bars`` and build its full report.
@@ -343,11 +345,26 @@ def backtest_report(
         market: a :class:`~.market_context.MarketContext` instead of the two series (it also
             carries their lineage and notes).
         origin: where ``bars`` came from, for the lineage (``"store"``, ``"csv:<path>"``...).
-    """
-    from .api import run_backtest
+        feeds: more symbols' bar frames for a backtrader strategy (``self.datas[1:]``); all
+            feeds are cut to the sessions they share. The metrics, regimes and benchmark
+            comparison are the account's; the lineage lists every feed.
 
-    result = run_backtest(bars, strategy, params, engine=engine, **broker)
-    return report_from_result(
+    The lineage also records the strategy's code version (``lineage["strategy"]``: the hash
+    of its source file, its package's version, its class and file).
+    """
+    from research_lab.core.strategies.feeds import align_feeds
+
+    from .api import run_backtest
+    from .strategies import resolve_strategy
+
+    ref = resolve_strategy(strategy)
+    bars, feeds, feed_notes = align_feeds(bars, feeds)
+    result = run_backtest(bars, ref, params, engine=engine, feeds=feeds, **broker)
+    report = report_from_result(
         result, bars, benchmark_close=benchmark_close, vix_close=vix_close, market=market,
         origin=origin, periods=periods,
     )
+    report.lineage["strategy"] = ref.code()
+    if feeds:
+        report.lineage["feeds"] = [_bars_lineage(f, origin) for f in (bars, *feeds)]
+    return replace(report, notes=(*report.notes, *feed_notes)) if feed_notes else report

@@ -87,12 +87,15 @@ def rule_signal(cache: LineCache, rule: Rule) -> np.ndarray:
 def strategy_signal(
     bars: pd.DataFrame | Prices, strategy: str, params: Mapping[str, Any] | None = None
 ) -> pd.Series:
-    """The signal of ``strategy`` (+1/-1/0/NaN per bar) indexed by session."""
-    from .strategies import strategy_rule
+    """The signal of fast ``strategy`` (+1/-1/0/NaN per bar) indexed by session."""
+    from research_lab.core.strategies.signal import strategy_signal_array
+
+    from .strategies import resolve_strategy
 
     prices = prices_from_bars(bars)
-    _, rule = strategy_rule(strategy, params)
-    return pd.Series(rule_signal(LineCache(prices), rule), index=prices.sessions, name=strategy)
+    ref = resolve_strategy(strategy)
+    values = strategy_signal_array(ref, prices, ref.resolve(params))
+    return pd.Series(values, index=prices.sessions, name=ref.name)
 
 
 def target_positions(signal: pd.Series, allow_short: bool = False) -> pd.Series:

@@ -177,6 +177,9 @@ class Evaluator:
         self.strategy = strategy
         self.engine = engine
         self.space = get_space(strategy)
+        from research_lab.core.backtest.strategies import resolve_strategy
+
+        self.ref = resolve_strategy(strategy)  # fast: signals here; backtrader: folds on bt
         self.broker = BrokerConfig(**dict(broker or {}))
         self._args = self.broker.kernel_args()
         self._cache = LineCache(self.prices)
@@ -192,16 +195,21 @@ class Evaluator:
 
     def signal(self, params: Mapping[str, Any]) -> np.ndarray:
         """The strategy's signal over every bar (+1 / -1 / 0 / NaN hold), cached lines."""
-        from research_lab.core.backtest.signals import rule_signal
-        from research_lab.core.backtest.strategies import rule_for
+        from research_lab.core.strategies.signal import strategy_signal_array
 
-        return rule_signal(self._cache, rule_for(self.strategy, params))
+        if self.ref.kind == "backtrader":  # no separable signal: each fold runs its code
+            return None
+        return strategy_signal_array(self.ref, self.prices, params, self._cache)
 
     def returns(self, params: Mapping[str, Any], start: int = 0, stop: int | None = None,
                 signal: np.ndarray | None = None) -> np.ndarray:
         from research_lab.core.backtest.kernels import simulate
 
         stop = len(self) if stop is None else stop
+        if self.ref.kind == "backtrader":  # the strategy's own code, on backtrader, per fold
+            from research_lab.core.strategies.folds import backtrader_fold_returns
+
+            return backtrader_fold_returns(self.ref, self.prices, params, start, stop, self.broker)
         sig = self.signal(params) if signal is None else signal
         part = np.array(sig[start:stop], dtype=np.float64)
         if start > 0 and math.isnan(part[0]):

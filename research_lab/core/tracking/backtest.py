@@ -116,6 +116,17 @@ def log_backtest(
                                artifacts={**files, **(extra_artifacts or {})}, **kwargs)
 
 
+def strategy_tags(lineage: Mapping[str, Any]) -> dict[str, str]:
+    """The strategy's code version (source-file hash, package version, class, file) and the
+    feeds of a report's lineage, as run tags."""
+    code = lineage.get("strategy") or {}
+    tags = {f"strategy_{k}": str(v) for k, v in code.items()
+            if k in ("kind", "class", "file", "code_version", "package_version") and v}
+    if lineage.get("feeds"):
+        tags["feeds"] = ",".join(f["symbol"] for f in lineage["feeds"])
+    return tags
+
+
 def log_backtest_report(
     tracker: ExperimentTracker,
     experiment: ExperimentName | str,
@@ -144,7 +155,8 @@ def log_backtest_report(
     kwargs = dict(
         params=backtest_params(result, report.symbol),
         metrics=backtest_metrics(result, report.metrics),
-        tags={"symbol": report.symbol, **(tags or {})}, lineage=lineage, parent=parent,
+        tags={"symbol": report.symbol, **strategy_tags(getattr(report, "lineage", {})),
+              **(tags or {})}, lineage=lineage, parent=parent,
         run_key=run_key, kind="trial" if parent else "backtest",
     )
     if files:

@@ -45,7 +45,9 @@ def backtest_symbols(
     start: date | None = None,
     end: date | None = None,
     broker: Mapping[str, Any] | None = None,
-    engine: str = "fast",
+    engine: str = "auto",
+    together: bool = False,
+    feeds: Sequence[str] = (),
     market: Any = None,
     folder: Callable[[str], Path] | None = None,
     tearsheet: bool = True,
@@ -60,35 +62,47 @@ def backtest_symbols(
     ``broker``: overrides of the lab's broker (None values ignored); ``market``: a
     ``MarketContext`` to use instead of the store's / source's indexes; ``folder(symbol)``:
     where that symbol's files go (None: no files); ``tracking``: log each report to MLflow.
+    ``strategy``: a registered name or a reference (see :mod:`research_lab.core.strategies`);
+    ``together``: all ``symbols`` feed ONE backtrader strategy (``self.datas``), one report;
+    ``feeds``: more stored symbols fed with each symbol (gated like it).
     """
-    from research_lab.core.backtest import get_space
     from research_lab.core.backtest.costs import load_broker
     from research_lab.core.backtest.market_context import load_market_context
     from research_lab.core.backtest.outputs import check_output_dir, write_outputs
     from research_lab.core.backtest.report import backtest_report
 
-    resolved = get_space(strategy).resolve(dict(params or {}))
+    from research_lab.core.strategies import resolve_strategy
+
+    ref = resolve_strategy(strategy)
+    resolved = ref.resolve(dict(params or {}))
     settings = load_broker(**dict(broker or {})).to_dict()
-    experiment = tracking.experiment(strategy) if tracking is not None else None
+    experiment = tracking.experiment(ref.name) if tracking is not None else None
     if not symbols:
         raise ValueError("no symbol to backtest")
+    if together and len(symbols) < 2:
+        raise ValueError("backtesting symbols together needs at least two symbols")
+    leaders = symbols[:1] if together else symbols
     if folder is not None:
-        for symbol in symbols:
+        for symbol in leaders:
             check_output_dir(folder(symbol))
-    histories = [gated_history(store, s, start=start, end=end,
-                               source=source if fetch_missing else None) for s in symbols]
+    fetch = source if fetch_missing else None
+    histories = [gated_history(store, s, start=start, end=end, source=fetch) for s in symbols]
+    extra = [gated_history(store, s, start=start, end=end, source=fetch) for s in feeds]
+    groups = ([(histories[0], histories[1:] + extra)] if together
+              else [(h, extra) for h in histories])
 
     reports = []
     label = f"store {store.url}" if store is not None else "store"
-    for history in histories:
+    for history, fed in groups:
         context = market or load_market_context(
             history.first, history.last, frames=history.frames or None, store=store,
             source=source, store_label=label,
         )
         if progress is not None:
             progress(history.symbol)
-        reports.append(backtest_report(history.bars, strategy, resolved, engine=engine,
-                                       market=context, origin=history.origin, **settings))
+        reports.append(backtest_report(history.bars, ref, resolved, engine=engine,
+                                       market=context, origin=history.origin,
+                                       feeds=[f.bars for f in fed], **settings))
     runs = []
     for report in reports:
         files = (write_outputs(report, folder(report.symbol), tearsheet=tearsheet)

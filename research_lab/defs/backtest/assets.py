@@ -21,7 +21,6 @@ from pydantic import Field
 
 from research_lab.defs.backtest.metadata import backtest_metadata
 from research_lab.defs.backtest.partitions import (
-    STRATEGY_NAMES,
     backtest_partitions,
     history_deps,
     split_backtest_key,
@@ -31,20 +30,22 @@ from research_lab.defs.resources import SourceResource, StoreResource
 from research_lab.defs.run_config import SessionRangeConfig
 from research_lab.defs.tracking.resources import TrackingResource
 
+
 class BacktestConfig(SessionRangeConfig):
     """Launch-pad settings of a backtest run (the strategy and symbol are the partition)."""
 
     params: dict[str, Any] = Field(
         default_factory=dict,
         description="Strategy parameters, e.g. {fast: 10, slow: 50}; unset ones use the "
-        "defaults of config/strategies.yaml. For a run over several strategies, key them by "
+        "strategy's defaults (research-lab strategy show NAME). For a run over several strategies, key them by "
         "strategy: {sma_cross: {fast: 10}, macd: {signal: 7}}.",
     )
     params_json: str = Field(
         default="",
         description='The same as a JSON object string, e.g. \'{"fast": 10}\'; merged over params.',
     )
-    engine: str = Field(default="fast", description="fast (numba) or backtrader (reference).")
+    engine: str = Field(default="auto", description="auto (the strategy's own: fast strategies "
+                        "on numba, backtrader ones on backtrader), fast or backtrader.")
     cash: Optional[float] = Field(default=None, description="Starting cash (unset: the lab's "
                                   "broker, the `broker:` section of config/research_lab.yaml).")
     sizing: Optional[str] = Field(
@@ -64,6 +65,9 @@ class BacktestConfig(SessionRangeConfig):
         default=None, description="Margin per contract: selects the futures-like scheme."
     )
     allow_short: Optional[bool] = Field(default=None, description="Go short on sell signals.")
+    feeds: list[str] = Field(
+        default_factory=list, description="More stored symbols fed to a backtrader strategy as "
+        "self.datas[1:] (pairs, spreads), aligned on the shared sessions.")
     tearsheet: bool = Field(default=True, description="Write the quantstats tearsheet (~3 s).")
     mlflow: bool = Field(default=True, description="Log the report to MLflow (the `tracking` "
                          "resource) as {project}.{asset_class}.{strategy_family}.{strategy}.")
@@ -87,7 +91,7 @@ class BacktestConfig(SessionRangeConfig):
             if not isinstance(parsed, dict):
                 raise ValueError(f"params_json must be a JSON object, got {self.params_json!r}")
             given.update(parsed)
-        keyed = [k for k in given if k in STRATEGY_NAMES]
+        keyed = [k for k, v in given.items() if isinstance(v, dict)]  # {strategy: {...}}
         if not keyed:
             return given
         if len(keyed) != len(given):
@@ -139,6 +143,7 @@ def backtest_results(
         run = backtest_symbol(
             symbol, strategy, config.strategy_params(strategy), store=st, source=source.get,
             start=start, end=end, broker=config.broker(), engine=config.engine,
+            feeds=tuple(config.feeds),
             folder=lambda sym: output_folder(config, strategy, sym), tearsheet=config.tearsheet,
             tracking=_tracking(context, config, tracking),
             progress=lambda sym: context.log.info(f"backtesting {strategy} on {sym}"),

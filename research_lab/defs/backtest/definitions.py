@@ -8,5 +8,7 @@ import dagster as dg
 
 from research_lab.defs.backtest.assets import backtest_results
 from research_lab.defs.backtest.jobs import backtest_job
+from research_lab.defs.backtest.sensors import strategy_partitions_sensor
 
-defs = dg.Definitions(assets=[backtest_results], jobs=[backtest_job])
+defs = dg.Definitions(assets=[backtest_results], jobs=[backtest_job],
+                      sensors=[strategy_partitions_sensor])

@@ -7,6 +7,8 @@
 - ``metrics``: all 50 metrics as a markdown table; ``regimes``: the regime table with the index
   and the volatility gauge it used;
 - lineage: the bars' data version, span and row count, where the benchmark and VIX came from;
+  the strategy's code version (``strategy_code_version``: hash of its source file;
+  ``strategy_package_version``, class, file) and, for several symbols, the feeds;
 - ``equity_curve``: the equity plot embedded as markdown with a base64 PNG (as the anomaly
   report embeds its plot), so the curve shows in the UI without opening a file;
 - where the files are (``MetadataValue.path``): result JSON, equity plot, trades CSV, tearsheet.
@@ -65,6 +67,12 @@ def backtest_metadata(report: Any, paths: dict[str, Path]) -> dict[str, Any]:
             "vix": dg.MetadataValue.text(_index_text(lineage.get("vix"))),
         }
     )
+    code = lineage.get("strategy") or {}
+    for key in ("kind", "class", "file", "code_version", "package_version"):
+        if code.get(key):
+            md[f"strategy_{key}"] = dg.MetadataValue.text(str(code[key]))
+    if lineage.get("feeds"):
+        md["feeds"] = dg.MetadataValue.text(", ".join(f["symbol"] for f in lineage["feeds"]))
     if report.notes:
         md["notes"] = dg.MetadataValue.md("\n".join(f"- {n}" for n in report.notes))
     if paths.get("plot") is not None and Path(paths["plot"]).is_file():

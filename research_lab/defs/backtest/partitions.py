@@ -1,8 +1,12 @@
-"""Backtest partitions: strategy (static) × symbol (the shared dynamic ``symbol`` dimension).
+"""Backtest partitions: strategy × symbol, both dynamic.
 
-Keys look like ``sma_cross|ACME`` (Dagster orders dimensions by name). The strategy names are
-the strategy library's (``research_lab.core.backtest.STRATEGIES``), listed here so that
-loading the definitions imports no pandas; a test checks that the two lists agree.
+Keys look like ``sma_cross|ACME`` (Dagster orders dimensions by name). The ``strategy``
+dimension is what strategy discovery found (``research_lab.core.strategies``: the built-ins and
+every configured user strategy), registered in the instance by
+:func:`register_strategies`: the ``strategy_partitions_sensor`` on each tick, or
+``research-lab strategy register``. No strategy name is written here, and loading the
+definitions imports no strategy module: a new strategy becomes a partition without a code
+change, as soon as the sensor ticks or the command runs.
 
 ``market_history_mapping``: a ``backtest_results`` partition depends on *every* session of its
 symbol in ``market_data`` (same symbol, all sessions), the whole history it reads in one query.
@@ -12,18 +16,7 @@ import dagster as dg
 
 from research_lab.defs.partitions import symbol_partitions
 
-STRATEGY_NAMES: tuple[str, ...] = (
-    "close_sma_cross",
-    "sma_cross",
-    "ema_cross",
-    "rsi_reversion",
-    "bollinger",
-    "macd",
-    "donchian_breakout",
-    "momentum",
-)
-
-strategy_partitions = dg.StaticPartitionsDefinition(list(STRATEGY_NAMES))
+strategy_partitions = dg.DynamicPartitionsDefinition(name="strategy")
 
 backtest_partitions = dg.MultiPartitionsDefinition(
     {"strategy": strategy_partitions, "symbol": symbol_partitions}
@@ -57,3 +50,16 @@ history_deps = [
     dg.AssetDep("market_data", partition_mapping=market_history_mapping),
     dg.AssetDep("anomaly_scores", partition_mapping=market_history_mapping),
 ]
+
+
+def register_strategies(instance: dg.DagsterInstance) -> tuple[list[str], list[str]]:
+    """Add every discovered strategy missing from the ``strategy`` partitions; returns the
+    names added and the discovery problems (sources that failed to import)."""
+    from research_lab.core.strategies import discover
+
+    found = discover()
+    known = set(instance.get_dynamic_partitions(strategy_partitions.name))
+    added = [name for name in found.strategies if name not in known]
+    if added:
+        instance.add_dynamic_partitions(strategy_partitions.name, added)
+    return added, list(found.problems)

@@ -1,4 +1,4 @@
-"""Study partitions: strategy (static, the strategy library) × symbol (the shared dynamic
+"""Study partitions: strategy (dynamic, from strategy discovery) × symbol (the shared dynamic
 ``symbol`` dimension), keys like ``sma_cross|ACME``: the very partitions of ``backtest_results``,
 so that a study and the backtests of the same strategy and symbol line up in the UI.
 
@@ -7,7 +7,6 @@ A study depends on every session of its symbol in ``market_data``
 """
 
 from research_lab.defs.backtest.partitions import (
-    STRATEGY_NAMES,
     backtest_key as study_key,
     backtest_partitions as study_partitions,
     history_deps,
@@ -15,5 +14,5 @@ from research_lab.defs.backtest.partitions import (
     split_backtest_key as split_study_key,
 )
 
-__all__ = ["STRATEGY_NAMES", "history_deps", "market_history_mapping", "study_key", "split_study_key",
+__all__ = ["history_deps", "market_history_mapping", "study_key", "split_study_key",
            "study_partitions"]

@@ -55,7 +55,8 @@ def optimization_schedule(context: dg.ScheduleEvaluationContext):
         return dg.SkipReason("no symbols yet: ingest market data first")
     stamp = tick.deadline.strftime("%Y-%m-%dT%H:%M")
     requests = []
-    for strategy in cfg.schedule.strategies:
+    registered = set(context.instance.get_dynamic_partitions("strategy"))
+    for strategy in [s for s in cfg.schedule.strategies if s in registered]:  # partitions
         for symbol in symbols:
             requests.append(dg.RunRequest(
                 run_key=f"study-{strategy}-{symbol}-{stamp}",

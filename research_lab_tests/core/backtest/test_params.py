@@ -1,4 +1,5 @@
-"""Parameter spaces from config/strategies.yaml, and the errors a person sees."""
+"""Parameter spaces (declared by each strategy, or read from a YAML file), and the errors a
+person sees."""
 
 from __future__ import annotations
 
@@ -15,16 +16,12 @@ from research_lab.core.backtest import (
     run_backtest,
     strategy_rule,
 )
-from research_lab.core.backtest.params import DEFAULT_SPACES_PATH
 
 
-def test_every_strategy_has_a_space_and_a_rule():
-    assert set(load_spaces()) == set(STRATEGIES)
-    assert set(STRATEGIES) == {
-        "close_sma_cross", "sma_cross", "ema_cross", "rsi_reversion", "bollinger", "macd",
-        "donchian_breakout", "momentum",
-    }
+def test_every_builtin_has_a_space_and_a_rule():
+    assert len(STRATEGIES) == 8
     for name in STRATEGIES:
+        assert get_space(name).description
         params, rule = strategy_rule(name)  # defaults resolve and satisfy the constraints
         assert params == get_space(name).defaults()
         assert rule.a is not None
@@ -126,15 +123,6 @@ def test_bad_space_files_are_refused_with_the_place(tmp_path, body, expected):
         load_spaces(_write(tmp_path, body))
 
 
-def test_spaces_file_can_be_moved_by_environment(tmp_path, monkeypatch):
-    path = _write(tmp_path, DEFAULT_SPACES_PATH.read_text().replace("default: 15", "default: 20"))
-    monkeypatch.setenv("RESEARCH_LAB_STRATEGIES", str(path))
-    assert get_space("close_sma_cross").defaults() == {"period": 20}
-    monkeypatch.setenv("RESEARCH_LAB_STRATEGIES", str(tmp_path / "missing.yaml"))
-    with pytest.raises(ParameterError, match="not found"):
-        load_spaces()
-
-
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [
@@ -153,5 +141,5 @@ def test_bad_broker_settings_are_named(settings, expected):
 
 
 def test_unknown_engine_lists_the_engines(synthetic_bars):
-    with pytest.raises(ParameterError, match="unknown engine 'zipline'; valid engines: fast, backtrader"):
+    with pytest.raises(ParameterError, match="unknown engine 'zipline'; valid engines: auto, fast, backtrader"):
         run_backtest(synthetic_bars, "sma_cross", engine="zipline")

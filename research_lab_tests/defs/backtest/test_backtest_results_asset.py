@@ -11,10 +11,10 @@ import sqlalchemy as sa
 
 from research_lab.defs.backtest.assets import BacktestConfig, backtest_results
 from research_lab.defs.backtest.partitions import (
-    STRATEGY_NAMES,
     backtest_key,
     backtest_partitions,
     market_history_mapping,
+    register_strategies,
 )
 from research_lab.defs.marketdata.backfill import materialize_range
 from research_lab.defs.partitions import market_key, market_partitions
@@ -50,6 +50,7 @@ def acme_stored(lab_env, instance):
 
 def _run(instance, strategy="sma_cross", symbol="ACME", **config):
     config = {"tearsheet": False, **config}
+    register_strategies(instance)
     return dg.materialize(
         [backtest_results],
         instance=instance,
@@ -181,14 +182,18 @@ def test_params_keyed_by_strategy():
         BacktestConfig(params={"sma_cross": {}, "fast": 3}).strategy_params("sma_cross")
 
 
-def test_strategy_partitions_are_the_strategy_library():
-    from research_lab.core.backtest import STRATEGIES, load_spaces
+def test_strategy_partitions_are_what_discovery_registers(instance):
+    from research_lab.core.backtest import STRATEGIES
 
-    assert set(STRATEGY_NAMES) == set(STRATEGIES) == set(load_spaces())
+    assert instance.get_dynamic_partitions("strategy") == []
+    added, problems = register_strategies(instance)
+    assert set(STRATEGIES) <= set(added) and problems == []
+    assert register_strategies(instance)[0] == []  # idempotent
 
 
 def test_a_backtest_depends_on_every_session_of_its_symbol(lab_env, instance):
     instance.add_dynamic_partitions("symbol", ["ACME", "GLOBEX"])
+    instance.add_dynamic_partitions("strategy", ["macd"])
     upstream = market_history_mapping.get_upstream_mapped_partitions_result_for_partitions(
         backtest_partitions.subset_with_partition_keys([str(backtest_key("macd", "ACME"))]),
         backtest_partitions,

@@ -16,6 +16,7 @@ from research_lab.defs.tracking.resources import TrackingResource
 
 def _run(instance, **config):
     instance.add_dynamic_partitions("symbol", ["ACME"])
+    instance.add_dynamic_partitions("strategy", ["sma_cross"])
     return dg.materialize(
         [optimization_study], instance=instance,
         partition_key=str(study_key("sma_cross", "ACME")),
@@ -78,6 +79,9 @@ def test_bad_config_fails_before_any_study(optimize_env, instance):
 
 def test_the_schedule_tags_runs_for_the_queue(optimize_env, instance):
     instance.add_dynamic_partitions("symbol", ["ACME", "^GSPC", "^VIX"])
+    from research_lab.defs.backtest.partitions import register_strategies
+
+    register_strategies(instance)
     when = dt.datetime(2024, 5, 10, 18, 30, tzinfo=dt.timezone(dt.timedelta(hours=-4)))
     from research_lab.definitions import defs
 

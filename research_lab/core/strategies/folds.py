@@ -1,0 +1,33 @@
+"""A backtrader strategy scored on one fold of a study: its own code, on backtrader.
+
+A fast strategy's trials reuse one signal and the compiled fill loop; a backtrader strategy
+has no separable signal, so each fold is a fresh ``Cerebro`` over the fold's bars (a fresh
+account with the broker's cash; the strategy's indicators warm up inside the fold, as they
+would if the strategy were started on the fold's first day). That costs what backtrader
+costs: ~0.1-0.4 s per fold of 1,000-5,000 bars, so a study of a backtrader strategy runs a
+few trials per second per worker (``benchmarks/strategy_study_speed.py``); add workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ._ref import StrategyRef
+
+
+def backtrader_fold_returns(ref: StrategyRef, prices: Any, params: Mapping[str, Any],
+                            start: int, stop: int, broker: Any) -> np.ndarray:
+    """Per-bar simple returns of ``ref`` run on bars ``start..stop-1`` (the first against the
+    starting cash), like :meth:`research_lab.core.optimize.objective.Evaluator.returns`."""
+    from .bt_runner import run_backtrader_strategy
+
+    window = prices.window(start, stop)
+    result = run_backtrader_strategy(ref, [(window.symbol, window)], ref.resolve(params), broker)
+    equity = result.equity.to_numpy()
+    out = np.empty(equity.shape[0])
+    out[0] = equity[0] / broker.cash - 1.0
+    out[1:] = equity[1:] / equity[:-1] - 1.0
+    return out
