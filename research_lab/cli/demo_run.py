@@ -89,13 +89,11 @@ def _run_job(defs, instance, job_name: str, *, partition_key: str | None = None,
 
 
 def strategy_names(defs) -> tuple[str, ...]:
-    """The strategies of ``backtest_results``' partitions (whatever the library holds)."""
-    import dagster as dg
+    """The strategies of the library (the built-ins that discovery finds first)."""
+    from research_lab.core.strategies import discover
 
-    node = defs.resolve_asset_graph().get(dg.AssetKey("backtest_results"))
-    pdef = node.partitions_def
-    dim = next(d for d in pdef.partitions_defs if d.name != "symbol")
-    return tuple(dim.partitions_def.get_partition_keys())
+    return tuple(name for name, ref in discover().strategies.items()
+                 if ref.cls.__module__.endswith("core.strategies.builtin"))
 
 
 def score_quality(defs, instance, symbols, start, end) -> list[StepResult]:
@@ -232,6 +230,9 @@ def run_demo(plan: DemoPlan, *, years: float | None, workspace: str,
     steps.append(StepResult("market_data", code == 0, time.monotonic() - t0,
                             "" if code == 0 else "ingestion failed (see above)"))
     with dg.DagsterInstance.get() as instance:
+        from research_lab.defs.backtest.partitions import register_strategies
+
+        register_strategies(instance)  # the strategy partitions (the sensor does it when on)
         stage("2/5 anomaly_scores and anomaly_report")
         steps += score_quality(defs, instance, settings.universe, start, end)
         stage(f"3/5 backtest_results: {len(plan.strategies)} strategies × "

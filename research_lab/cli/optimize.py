@@ -266,10 +266,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("\n".join(report.summary_lines()))
         print()
         print(report.leaderboard_markdown())
-        if scratch is None:
-            print(f"\nplots: {', '.join(report.plots.values())}")
-        else:
-            print("\nplots and report.json: give --out DIR to keep them")
+        # the use case writes them to --out/<study> or $RESEARCH_LAB_HOME/studies/<study>
+        print(f"\nplots and report.json in {req.output_dir}: "
+              f"{', '.join(report.plots.values())}")
     return 0
 
 

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Literal, Optional
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+)
 
 PREFIX = "RESEARCH_LAB_"
 
@@ -74,7 +76,8 @@ VARIABLES: tuple[Variable, ...] = (
              "http://127.0.0.1:3000"),
     Variable("RESEARCH_LAB_PG_URL", "PostgreSQL server of `research-lab stack up`",
              "postgresql://postgres@127.0.0.1:5432"),
-    Variable("RESEARCH_LAB_EXECUTOR", "run executor: multiprocess or celery", "multiprocess"),
+    Variable("RESEARCH_LAB_EXECUTOR", "run executor: multiprocess, celery or k8s",
+             "multiprocess"),
     Variable("RESEARCH_LAB_CELERY_BROKER", "Celery broker URL (amqp:// or redis://)",
              "pyamqp://guest@127.0.0.1:5672//"),
     Variable("RESEARCH_LAB_CELERY_BACKEND", "Celery result backend URL",
@@ -86,9 +89,16 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("RESEARCH_LAB_VENV", "scripts/lab: the virtual environment", "./.venv"),
     Variable("RESEARCH_LAB_TEST_WORKERS", "scripts/lab test: pytest workers", "2"),
     Variable("RESEARCH_LAB_IMAGE_TAG", "docker compose: tag of the images", "latest"),
+    Variable("RESEARCH_LAB_API_TOKEN",
+             "bearer token of the HTTP API (`research-lab optimize serve`); required to bind "
+             "anything but loopback", "unset: loopback only, no token"),
+    Variable("RESEARCH_LAB_PG_PASSWORD",
+             "a PostgreSQL password kept out of URLs; its value is masked in every message "
+             "and log (core/redact.py)", "unset"),
 )
 
 _SQL = ("sqlite:///", "postgresql://", "postgresql+psycopg2://")
+_SQL_SCHEMES = tuple(p.partition(":")[0] for p in _SQL)
 _MLFLOW = ("sqlite", "postgresql", "postgresql+psycopg2", "mysql", "http", "https", "file")
 _BROKERS = ("amqp://", "pyamqp://", "amqps://", "redis://", "rediss://")
 
@@ -127,7 +137,7 @@ class LabEnvironment(BaseModel):
     optuna_storage: Optional[str] = None
     dagster_url: Optional[str] = None
     pg_url: Optional[str] = None
-    executor: Optional[Literal["multiprocess", "celery"]] = None
+    executor: Optional[Literal["multiprocess", "celery", "k8s"]] = None
     celery_broker: Optional[str] = None
     celery_backend: Optional[str] = None
     test_pg_url: Optional[str] = None
@@ -135,6 +145,8 @@ class LabEnvironment(BaseModel):
     venv: Optional[Path] = None
     test_workers: Optional[int] = Field(default=None, ge=0)
     image_tag: Optional[str] = None
+    api_token: Optional[str] = Field(default=None, repr=False)
+    pg_password: Optional[str] = Field(default=None, repr=False)
 
     @field_validator("home", "config", "strategies", "mlflow_outbox", "mlflow_artifacts",
                      "quality_thresholds", "rl_config", "optimize_config", "shared_data",
@@ -147,16 +159,24 @@ class LabEnvironment(BaseModel):
     @classmethod
     def split_symbols(cls, v):
         if isinstance(v, str):
-            v = tuple(s.strip().upper() for s in v.split(",") if s.strip())
+            v = tuple(s.strip() for s in v.split(",") if s.strip())
             if not v:
                 raise ValueError("no symbol in the comma-separated list")
-        return v
+        from research_lab.core.settings import _symbols  # the one universe rule
+
+        return _symbols(v)
 
     @field_validator("store_url", "mlflow_backend_uri")
     @classmethod
-    def check_sql_url(cls, v: Optional[str]) -> Optional[str]:
+    def check_sql_url(cls, v: Optional[str], info: ValidationInfo) -> Optional[str]:
         if v is not None and not v.startswith(_SQL):
-            raise ValueError("expected sqlite:///path or postgresql://user@host:5432/db")
+            what = "store URL" if info.field_name == "store_url" else "backend URL"
+            expected = "expected sqlite:///path or postgresql://user@host:5432/db"
+            scheme = v.partition("://")[0] if "://" in v else ""
+            if scheme and scheme not in _SQL_SCHEMES:
+                raise ValueError(f"{what} scheme {scheme[:20]!r} is not one of "
+                                 f"{', '.join(_SQL_SCHEMES)} ({expected})")
+            raise ValueError(f"not a {what}: {expected}")
         return v
 
     @field_validator("pg_url", "test_pg_url")
@@ -177,9 +197,10 @@ class LabEnvironment(BaseModel):
     @field_validator("alert_webhook_url", "ui_url", "dagster_url")
     @classmethod
     def check_http_url(cls, v: Optional[str]) -> Optional[str]:
-        if v is not None and (urlparse(v).scheme not in ("http", "https")
-                              or not urlparse(v).netloc):
+        if v is not None and urlparse(v).scheme not in ("http", "https"):
             raise ValueError("expected an http:// or https:// URL")
+        if v is not None and not urlparse(v).hostname:
+            raise ValueError("the URL has no host (expected http://host/... or https://host/...)")
         return v
 
     @field_validator("optuna_storage")

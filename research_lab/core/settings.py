@@ -34,10 +34,19 @@ __all__ = ["DEFAULT_CONFIG", "LabSettings", "SOURCE_KINDS", "SettingsError", "Se
            "load_settings", "mask_url"]
 
 def _symbols(value: Any) -> Any:
+    """A universe (list of symbols) validated by the one symbol rule
+    (:mod:`research_lab.core.marketdata.symbols`), normalized and de-duplicated."""
+    from research_lab.core.inputs import shown
+    from research_lab.core.marketdata.symbols import symbol_problem, validate_symbols
+
     if isinstance(value, (list, tuple)):
-        if not all(isinstance(s, str) and s.strip() for s in value):
+        if not all(isinstance(s, str) for s in value):
             raise ValueError("must be a list of symbols")
-        return tuple(s.strip().upper() for s in value)
+        for s in value:
+            problem = symbol_problem(s)
+            if problem:
+                raise ValueError(f"universe symbol {shown(s)} is not a valid symbol: it {problem}")
+        return tuple(validate_symbols(value))
     return value
 
 
@@ -83,7 +92,7 @@ class LabSettings(BaseModel):
         try:
             return LabSettings(**{**self.model_dump(), **changes})
         except ValidationError as exc:
-            raise SettingsError(_message(exc, "settings", _SETTINGS_FIELDS)) from None
+            raise SettingsError(_message(exc, "settings", _SETTINGS_FIELDS, LabSettings)) from None
 
     def extreme_move_limit(self, symbol: str) -> float:
         """The |log return| above which a close-to-close move is flagged for ``symbol``."""
@@ -170,17 +179,38 @@ _SETTINGS_FIELDS = {
 }
 
 
-def _message(exc: ValidationError, where: str, names: Mapping[str, str] | None = None) -> str:
+def _message(exc: ValidationError, where: str, names: Mapping[str, str] | None = None,
+             model: Any = None) -> str:
     err = exc.errors()[0]
     loc = [str(p) for p in err["loc"]]
     if names and loc and loc[0] in names:
         loc[0] = names[loc[0]]
+    field = '.'.join(loc) or 'file'
+    if err["type"] == "literal_error":  # name the valid choices
+        choices = err.get("ctx", {}).get("expected", "").replace("'", "").replace(" or ", ", ")
+        return f"{where}: {field} {err['input']!r} is not one of {choices}"
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        msg = "unknown key"
+        allowed = _allowed_keys(model or SettingsFile, err["loc"][:-1])
+        msg = "unknown key" + (f" (expected one of {', '.join(allowed)})" if allowed else "")
     shown = f", got {err['input']!r}" if err["type"] not in ("extra_forbidden", "missing") \
-        and not isinstance(err.get("input"), (dict, list)) else ""
-    return f"{where}: {'.'.join(loc) or 'file'}: {msg}{shown}"
+        and not isinstance(err.get("input"), (dict, list, tuple)) else ""
+    return f"{where}: {field}: {msg}{shown}"
+
+
+def _allowed_keys(model: Any, parent: tuple) -> list[str]:
+    """The keys ``model`` (the settings file) allows where ``parent`` (a location) points."""
+    import typing
+
+    for part in parent:
+        info = getattr(model, "model_fields", {}).get(part)
+        if info is None:
+            return []
+        args = [a for a in typing.get_args(info.annotation) if a is not type(None)] \
+            or [info.annotation]
+        model = args[0]
+    fields = getattr(model, "model_fields", None)
+    return list(fields) if isinstance(fields, dict) else []
 
 
 def mask_url(url: str) -> str:
@@ -217,4 +247,4 @@ def load_settings(
         return LabSettings(config_path=cfg_path, **{**values, **overrides})
     except ValidationError as exc:
         where = str(cfg_path) if cfg_path else "settings"
-        raise SettingsError(_message(exc, where, _SETTINGS_FIELDS)) from None
+        raise SettingsError(_message(exc, where, _SETTINGS_FIELDS, LabSettings)) from None

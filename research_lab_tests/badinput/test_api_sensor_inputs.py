@@ -68,8 +68,9 @@ API_CASES = [
                  id="sql-symbol"),
     pytest.param(_body(symbol=""), 422, "empty", id="empty-symbol"),
     pytest.param(_body(symbol="A|B"), 422, "not a valid symbol", id="pipe-symbol"),
-    pytest.param(_body(symbol=BIG), 422, "symbol", id="10mb-symbol"),
-    pytest.param(_body(strategy=BIG), 422, "strategy", id="10mb-strategy"),
+    # bodies above the API's limit (64 KiB) are refused before validation, naming the limit
+    pytest.param(_body(symbol=BIG), 413, "the limit is 65536", id="10mb-symbol"),
+    pytest.param(_body(strategy=BIG), 413, "the limit is 65536", id="10mb-strategy"),
     pytest.param(_body(symbol="ZZZZ"), 422, "no bars", id="unknown-symbol"),
     pytest.param(_body(strategy="nope"), 422, "nope", id="unknown-strategy"),
     pytest.param(_body(n_trials=0), 422, "n_trials", id="zero-trials"),

@@ -76,10 +76,12 @@ def _materialize_backtests(home: Path) -> list[str]:
     import dagster as dg
 
     from research_lab.definitions import defs
+    from research_lab.defs.backtest.partitions import register_strategies
 
     job = defs.resolve_job_def("backtest_job")
     run_ids = []
     with dg.DagsterInstance.from_config(str(home)) as inst:
+        register_strategies(inst)  # the strategy partitions (the sensor's job in a live instance)
         for key, params, tearsheet in RUNS:
             config = {"params": params, "sizing": "percent", "percent": 95.0,
                       "tearsheet": tearsheet, "mlflow": False}

@@ -19,7 +19,11 @@ DOCKER_YAML = Path(__file__).resolve().parents[2] / "docker" / "dagster.yaml"
     [("^GSPC", "index", "10"), ("ACME", "equity", "5"), ("^VIX", "volatility", "0"),
      ("^vix9d", "volatility", "0"), ("BRK.B", "equity", "5")],
 )
-def test_study_runs_are_prioritized_by_asset_class(symbol, cls, priority):
+def test_study_runs_are_prioritized_by_asset_class(symbol, cls, priority, tmp_path, monkeypatch):
+    # the class is configured (asset_classes of optimize.yaml), matched whatever the case
+    cfg = tmp_path / "optimize.yaml"
+    cfg.write_text("asset_classes: {index: ['^GSPC'], volatility: ['^VIX', '^VIX9D']}\n")
+    monkeypatch.setenv("RESEARCH_LAB_OPTIMIZE_CONFIG", str(cfg))
     assert asset_class(symbol) == cls
     assert study_run_tags(symbol) == {
         "research_lab/kind": "optimization",

@@ -71,7 +71,7 @@ def backtest_symbols(
     from research_lab.core.backtest.outputs import check_output_dir, write_outputs
     from research_lab.core.backtest.report import backtest_report
 
-    from research_lab.core.strategies import resolve_strategy
+    from research_lab.core.backtest.strategies import resolve_strategy
 
     ref = resolve_strategy(strategy)
     resolved = ref.resolve(dict(params or {}))

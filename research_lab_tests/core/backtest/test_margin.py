@@ -17,6 +17,8 @@ from research_lab.core.backtest.report import backtest_report
 from .helpers import assert_same_run
 
 ENGINES = ("fast", "backtrader")
+# the hand computations below count whole shares and no commission: a fixed stake, no fees
+FIXED = dict(sizing="fixed", commission=0.0)
 
 
 def scripted(dataset, opens: list[float], closes: list[float]) -> pd.DataFrame:
@@ -44,7 +46,8 @@ def test_margin_call_closes_the_short_at_the_next_open(dataset, engine):
     closes = [50, 50, 80, 110, 121, 130, 140]
     opens = [50, 50, 80, 110, 121, 125, 140]
     bars = scripted(dataset, opens, closes)
-    r = run_signal(bars, short_once(len(bars)), engine=engine, stake=100, allow_short=True)
+    r = run_signal(bars, short_once(len(bars)), engine=engine, stake=100, allow_short=True,
+                   **FIXED)
     assert r.margin_calls == 1 and r.bankrupt_session is None
     assert list(r.orders["side"]) == ["sell", "buy"]
     assert list(r.orders["price"]) == [50.0, 125.0]
@@ -65,7 +68,7 @@ def test_bankruptcy_liquidates_and_stops_trading(dataset, engine):
     signal[5] = -1.0
     signal[6] = 1.0
     r = run_signal(bars, signal, engine=engine, stake=100, allow_short=True,
-                   maintenance_margin=0.0)
+                   maintenance_margin=0.0, **FIXED)
     assert r.bankrupt_session == bars["session"].iloc[3]
     assert list(r.orders["price"]) == [50.0, 170.0] and len(r.orders) == 2
     assert r.final_value == pytest.approx(-2_000.0)
@@ -80,9 +83,9 @@ def test_a_short_beyond_the_initial_margin_is_refused(dataset, engine):
     closes = [50.0] * 6
     bars = scripted(dataset, closes, closes)
     # 500 x 50 = 25,000 short; initial margin 50 % needs 12,500 > 10,000 of value
-    r = run_signal(bars, short_once(6), engine=engine, stake=500, allow_short=True)
+    r = run_signal(bars, short_once(6), engine=engine, stake=500, allow_short=True, **FIXED)
     assert r.orders.empty and r.shorts_refused == 1
-    ok = run_signal(bars, short_once(6), engine=engine, stake=400, allow_short=True)
+    ok = run_signal(bars, short_once(6), engine=engine, stake=400, allow_short=True, **FIXED)
     assert len(ok.orders) == 1 and ok.shorts_refused == 0
 
 

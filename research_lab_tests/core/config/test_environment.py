@@ -31,7 +31,7 @@ def test_every_variable_the_code_base_names_is_listed():
     ("RESEARCH_LAB_PORT", "70000", "less than or equal to 65535"),
     ("RESEARCH_LAB_MLFLOW_URI", "ftp://x", "scheme"),
     ("RESEARCH_LAB_ALERT_WEBHOOK_URL", "hooks.example", "http:// or https://"),
-    ("RESEARCH_LAB_EXECUTOR", "k8s", "is not one of multiprocess, celery"),
+    ("RESEARCH_LAB_EXECUTOR", "nomad", "is not one of multiprocess, celery, k8s"),
     ("RESEARCH_LAB_CELERY_BROKER", "http://x", "neither an AMQP"),
     ("RESEARCH_LAB_OPTUNA_STORAGE", "redis://x", "journal:///path"),
 ])

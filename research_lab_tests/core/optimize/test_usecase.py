@@ -63,16 +63,21 @@ def test_an_open_critical_anomaly_refuses_the_study_until_acknowledged(stored, c
     assert (tmp_path / "studies" / "gated" / "report.json").exists()
 
 
-def _buy_and_hold_sharpe(bars, plan, cash=10_000.0, percent=95.0):
-    """By hand: at each fold's first bar an order for the whole shares percent% of the cash
-    buys at that close, filled at the next open, held to the fold's end; the mean over the
-    folds of the Sharpe ratio of the per-bar returns."""
+def _buy_and_hold_sharpe(bars, plan, broker):
+    """By hand, with the study's broker (the lab's one broker: percent sizing, a commission on
+    the traded value): at each fold's first bar an order for the whole shares percent% of the
+    cash buys at that close, filled at the next open paying the commission, held to the fold's
+    end; the mean over the folds of the Sharpe ratio of the per-bar returns."""
+    assert broker.sizing == "percent" and broker.stocklike
+    assert not (broker.slippage_perc or broker.slippage_fixed or broker.spread)
+    cash, percent, commission = broker.cash, broker.percent, broker.commission
     values = []
     for fold in plan.folds:
         o = bars["open"].to_numpy()[fold.start:fold.stop]
         c = bars["close"].to_numpy()[fold.start:fold.stop]
         size = math.floor(cash * percent / 100.0 / c[0])
-        equity = np.concatenate([[cash], cash - size * o[1] + size * c[1:]])
+        paid = size * o[1] * (1.0 + commission)
+        equity = np.concatenate([[cash], cash - paid + size * c[1:]])
         r = np.concatenate([[0.0], equity[1:] / equity[:-1] - 1.0])
         values.append(r.mean() / r.std(ddof=1) * math.sqrt(252))
     return float(np.mean(values))
@@ -91,7 +96,8 @@ def test_baselines_are_the_defaults_and_buy_and_hold_on_the_same_folds(cfg, tmp_
     from research_lab.core.optimize.walkforward import plan_walkforward
 
     plan = plan_walkforward(bars["session"], folds=4, oos_fraction=0.2)
-    assert b.buy_hold_value == pytest.approx(_buy_and_hold_sharpe(bars, plan), rel=1e-9)
+    assert b.buy_hold_value == pytest.approx(_buy_and_hold_sharpe(bars, plan, cfg.broker),
+                                             rel=1e-9)
     assert b.default_params == {"fast": 10, "slow": 30}
     assert b.improvement_vs_default == pytest.approx(report.best_value - b.default_value)
     assert b.improvement_vs_buy_hold == pytest.approx(report.best_value - b.buy_hold_value)

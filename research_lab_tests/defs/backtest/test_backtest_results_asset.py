@@ -107,12 +107,16 @@ def test_a_partition_reads_the_history_once_and_reports(acme_stored, lab_env, ba
 
 def test_index_data_in_the_store_is_used_from_the_same_query(lab_env, instance, store,
                                                             bar_selects):
-    """The store holds ACME, ^GSPC and ^VIX (written directly: the asset reads only the store)."""
+    """The store holds ACME, ^GSPC and ^VIX (written directly: the asset reads only the store);
+    the indexes with the 200 sessions before the window that the SMA-200 warm-up needs."""
+    from datetime import timedelta
+
     from research_lab.core.marketdata.sources import SyntheticSource
 
     source = SyntheticSource(symbols=["ACME"])
     for symbol in ("ACME", "^GSPC", "^VIX"):
-        bars = source.fetch(symbol, FIRST, LAST)
+        first = FIRST if symbol == "ACME" else FIRST - timedelta(days=400)
+        bars = source.fetch(symbol, first, LAST)
         store.write_partitions(symbol, list(bars["session"].dt.date), bars, source="synthetic")
     instance.add_dynamic_partitions("symbol", ["ACME"])
     bar_selects.clear()
@@ -124,8 +128,8 @@ def test_index_data_in_the_store_is_used_from_the_same_query(lab_env, instance, 
     assert md["benchmark"].value.startswith("^GSPC from store sqlite:")
     assert md["vix"].value.startswith("^VIX from store sqlite:")
     assert "/elsewhere/macd/ACME/result.json" in md["result_json"].value
-    # 41 sessions < 200: no regime can be classified, and the table says so
-    assert "unclassified days: 41" in md["regimes"].value
+    # the SMA-200 reads the stored history before the window: every day is classified
+    assert "unclassified days: 0" in md["regimes"].value
 
 
 @pytest.mark.parametrize(
