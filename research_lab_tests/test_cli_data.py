@@ -15,9 +15,9 @@ def _instance():
 
 @pytest.mark.parametrize("argv, message", [
     (["data", "ingest", "--symbols", "ACME", "--start", "2024-06-03", "--end", "2031-06-02"],
-     "session 2031-06-02 has not closed yet"),
+     "--end 2031-06-02 is after the last closed session"),
     (["data", "ingest", "--symbols", "ACME,B|C", "--start", "2024-06-03", "--end", "2024-06-04"],
-     "symbol 'B|C' contains '|'"),
+     "--symbols 'B|C' is not a valid symbol"),
     (["data", "remove", "NOPE"], "'NOPE' is not registered"),
 ])
 def test_refused_before_anything_is_registered_or_written(cli_env, capsys, argv, message):  # noqa: F811

@@ -15,6 +15,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from research_lab.defs.backtest.partitions import register_strategies
+
 from research_lab.cli import main
 
 DAY = date(2023, 2, 1)
@@ -99,6 +101,7 @@ def test_assets_fail_with_the_same_message_and_an_ack_unblocks(flagged_home, tmp
     (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
         instance.add_dynamic_partitions("symbol", ["ACME"])
+        register_strategies(instance)  # the strategy partitions (the sensor's job when on)
         for asset, key, config in ((backtest_results, "sma_cross|ACME", {"tearsheet": False}),
                                    (rl_policy, "ACME", {})):
             result = dg.materialize([asset], instance=instance, partition_key=key,

@@ -144,7 +144,7 @@ class SettingsFile(_Section):
     store_url: Optional[str] = None
     quality: Optional[QualitySection] = None
     # the lab's one broker: read and validated by research_lab.core.backtest.costs.load_broker
-    broker: Optional[dict[str, Any]] = None
+    broker: Any = None
 
     @field_validator("universe", mode="before")
     @classmethod
