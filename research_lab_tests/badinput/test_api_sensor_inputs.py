@@ -123,8 +123,6 @@ def test_api_malformed_json_and_bad_study_ids(api):
 BAD_FILE_NAMES = ["o'rcl.csv", "a|b.csv", "semi;colon.csv", f"{'L' * 40}.csv"]
 
 
-@pytest.mark.xfail(strict=True, reason="owner: marketdata: discovery registers any file name "
-                   "as a symbol (core/marketdata/discovery.py should apply core.inputs.symbol)")
 def test_sensor_skips_source_files_whose_names_are_not_symbols(lab, monkeypatch):
     import dagster as dg
 

@@ -22,7 +22,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from .schema import NUMERIC_COLUMNS, PRICE_COLUMNS, empty_bars, validate_bars
+from .schema import MAX_PRICE, NUMERIC_COLUMNS, PRICE_COLUMNS, empty_bars, validate_bars
 
 QUARANTINE_RULE = "quarantine"  # the anomaly rule name of a session with quarantined rows
 
@@ -95,6 +95,8 @@ def split_rows(
     for col in PRICE_COLUMNS:
         v = values[col]
         flag(v <= 0, col, lambda i, v=v: f"price must be positive, got {float(v[i])!r}")
+        flag(v > MAX_PRICE, col, lambda i, v=v: f"price {float(v[i])!r} is above {MAX_PRICE:g}, "
+             "not a plausible price")
     vol = values["volume"]
     flag(vol < 0, "volume", lambda i: f"volume must not be negative, got {float(vol[i])!r}")
     o, h, lo, c = (values[k] for k in ("open", "high", "low", "close"))

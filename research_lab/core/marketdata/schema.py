@@ -8,7 +8,7 @@ column     dtype                           meaning
 symbol     object (str)                    ticker, upper case
 session    datetime64[ns] (midnight, naive) the exchange trading day the bar belongs to
 timestamp  datetime64[ns, UTC]             the instant the bar closed (session close)
-open       float64                         > 0
+open       float64                         > 0 and <= MAX_PRICE (every price column)
 high       float64                         >= max(open, close, low)
 low        float64                         <= min(open, close, high), > 0
 close      float64                         > 0
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+
 BAR_COLUMNS: tuple[str, ...] = (
     "symbol",
     "session",
@@ -42,6 +43,9 @@ BAR_COLUMNS: tuple[str, ...] = (
     "volume",
 )
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "adj_close")
+# no traded instrument is quoted near this; above it a row is a unit or parsing error (and
+# products of such prices overflow float64 in the metrics)
+MAX_PRICE = 1e9
 NUMERIC_COLUMNS: tuple[str, ...] = PRICE_COLUMNS + ("volume",)
 
 
@@ -194,6 +198,10 @@ def validate_bars(
         if (v <= 0).any():
             pos = int(np.argmax(v <= 0))
             raise fail(f"price must be positive, got {float(v[pos])!r}", pos, col)
+        if (v > MAX_PRICE).any():
+            pos = int(np.argmax(v > MAX_PRICE))
+            raise fail(f"price {float(v[pos])!r} is above {MAX_PRICE:g}, not a plausible price",
+                       pos, col)
     vol = out["volume"].to_numpy()
     if (vol < 0).any():
         pos = int(np.argmax(vol < 0))

@@ -7,8 +7,11 @@ A symbol becomes a Dagster partition key, a store key and part of file names and
 - ``|`` (Dagster's multi-partition key separator), ``/`` or ``\\`` (paths), ``,`` (lists of
   symbols in tags and options), quotes, whitespace inside the name, control characters.
 
-Everything else that tickers use is accepted: letters, digits, ``^GSPC``, ``BRK.B``, ``BRK-B``,
-``ES=F``, ``EURUSD=X``. Names are normalized as the store keeps them: stripped, upper case.
+Beyond those named reasons, a name must follow the one symbol rule of the input layer
+(:data:`research_lab.core.inputs.SYMBOL_RULE`: letters, digits and ``. _ - =``, an optional
+leading ``^``, at most 20 characters), so that the CLI, the API, the sensor and the config all
+accept exactly the same names: ``^GSPC``, ``BRK.B``, ``BRK-B``, ``ES=F``, ``EURUSD=X``. Names
+are normalized as the store keeps them: stripped, upper case.
 
 ::
 
@@ -20,7 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-MAX_SYMBOL_LENGTH = 32
+from research_lab.core.inputs import SYMBOL_MAX_LEN, SYMBOL_RE, SYMBOL_RULE
+
+MAX_SYMBOL_LENGTH = SYMBOL_MAX_LEN
 FORBIDDEN = {
     "|": "Dagster's partition key separator",
     "/": "a path separator",
@@ -48,6 +53,8 @@ def symbol_problem(symbol: object) -> str | None:
             return f"contains the control character {ch!r}"
         if ch.isspace():
             return "contains whitespace"
+    if not SYMBOL_RE.match(name.upper()):
+        return f"is not a valid symbol ({SYMBOL_RULE})"
     return None
 
 
