@@ -29,7 +29,7 @@ optuna/studies.journal``)            serialized by an ``fcntl.flock`` lock (:cla
 Create once, then join
     :func:`create_study` makes the schema and the study once, before any worker starts: two
     workers creating the schema on an empty PostgreSQL database race on ``CREATE TYPE`` and one
-    fails (MEASURED.md); so does a reader opening the storage meanwhile (Optuna's RDBStorage
+    fails (measured); so does a reader opening the storage meanwhile (Optuna's RDBStorage
     constructor creates alembic's version table even with ``skip_table_creation``). On
     PostgreSQL every storage constructor and the creation run under one advisory lock, so even
     two parents racing, or a progress reader polling an empty database, are safe. Workers then :func:`open_storage` with ``skip_table_creation``
