@@ -101,3 +101,20 @@ def store_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def fresh_discovery(monkeypatch):
+    """Strategy discovery from scratch, and whatever a test imports from its own folders
+    (sys.path, PYTHONPATH) forgotten afterwards."""
+    import sys
+
+    from research_lab.core.strategies import clear_cache, discovery
+
+    monkeypatch.setenv("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    discovery._LOADED.clear()
+    clear_cache()
+    yield
+    discovery._LOADED.clear()
+    clear_cache()

@@ -152,3 +152,12 @@ def ingested_dagster_home(tmp_path: Path, env: dict[str, str], end: str) -> dict
         env=env, cwd=tmp_path, check=True, capture_output=True,
     )
     return env
+
+
+# GraphQL a test sends a Dagster webserver: register a symbol partition, launch a run
+ADD_SYMBOL = """mutation($s: RepositorySelector!, $k: String!) {
+  addDynamicPartition(repositorySelector: $s, partitionsDefName: "symbol", partitionKey: $k) {
+    __typename ... on PythonError { message } } }"""
+LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
+  __typename ... on LaunchRunSuccess { run { runId status } }
+  ... on PythonError { message } ... on RunConfigValidationInvalid { errors { message } } } }"""

@@ -36,7 +36,9 @@ import pytest
 
 from research_lab.cli.stack_supervisor import graphql
 from research_lab_tests.conftest import IN_CI
-from research_lab_tests.stack.conftest import ARTIFACTS, ROOT, free_port, wait_for
+from research_lab_tests.stack.conftest import (
+    ADD_SYMBOL, ARTIFACTS, LAUNCH, ROOT, free_port, wait_for,
+)
 
 pytestmark = [pytest.mark.containers, pytest.mark.slow]
 
@@ -50,12 +52,6 @@ SPACE = {"strategy": STRATEGY, "params": {"fast": {"type": "int", "low": 3, "hig
                                           "slow": {"type": "int", "low": 10, "high": 80}},
          "constraints": ["fast < slow"]}
 
-ADD_SYMBOL = """mutation($s: RepositorySelector!, $k: String!) {
-  addDynamicPartition(repositorySelector: $s, partitionsDefName: "symbol", partitionKey: $k) {
-    __typename ... on PythonError { message } } }"""
-LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
-  __typename ... on LaunchRunSuccess { run { runId status } }
-  ... on PythonError { message } ... on RunConfigValidationInvalid { errors { message } } } }"""
 RUN = """query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"""
 RUN_ERRORS = """query($id: ID!) { logsForRun(runId: $id) { ... on EventConnection { events {
   __typename ... on MessageEvent { message level } } } } }"""

@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 
 from research_lab.cli.stack_supervisor import graphql
-from research_lab_tests.stack.conftest import free_port, port_open, stop_group, wait_for
+from research_lab_tests.stack.conftest import (
+    ADD_SYMBOL, LAUNCH, free_port, port_open, stop_group, wait_for,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -27,12 +29,6 @@ REPO = {"repositoryLocationName": "research_lab", "repositoryName": "__repositor
 
 ASSETS = """query($s: RepositorySelector!) { repositoryOrError(repositorySelector: $s) {
   ... on Repository { assetNodes { assetKey { path } } } } }"""
-ADD_SYMBOL = """mutation($s: RepositorySelector!, $k: String!) {
-  addDynamicPartition(repositorySelector: $s, partitionsDefName: "symbol", partitionKey: $k) {
-    __typename ... on PythonError { message } } }"""
-LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
-  __typename ... on LaunchRunSuccess { run { runId status } }
-  ... on PythonError { message } ... on RunConfigValidationInvalid { errors { message } } } }"""
 RUN = """query($id: ID!) { runOrError(runId: $id) { ... on Run { status
   assetMaterializations { assetKey { path } partition } } } }"""
 QUEUE = """{ instance { runQueueConfig { maxConcurrentRuns tagConcurrencyLimitsYaml } } }"""

@@ -4,8 +4,6 @@ discovery state (no strategy loaded by one test is visible to the next)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,17 +12,8 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 @pytest.fixture(autouse=True)
-def clean_discovery(monkeypatch):
-    from research_lab.core.strategies import clear_cache, discovery
-
+def clean_discovery(monkeypatch, fresh_discovery):
     monkeypatch.setenv("RESEARCH_LAB_STRATEGIES", "")
-    monkeypatch.setenv("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    discovery._LOADED.clear()
-    clear_cache()
-    yield
-    discovery._LOADED.clear()
-    clear_cache()
 
 
 @pytest.fixture(scope="session")

@@ -32,19 +32,6 @@ class BrandNew(bt.Strategy):
 """
 
 
-@pytest.fixture
-def fresh_discovery(monkeypatch):
-    from research_lab.core.strategies import clear_cache, discovery
-
-    monkeypatch.setenv("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    discovery._LOADED.clear()
-    clear_cache()
-    yield
-    discovery._LOADED.clear()
-    clear_cache()
-
-
 def test_a_new_strategy_file_becomes_a_partition(tmp_path, monkeypatch, instance,
                                                  fresh_discovery):
     folder = tmp_path / "mine"
