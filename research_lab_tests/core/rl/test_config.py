@@ -58,7 +58,7 @@ def test_overrides_merge_sections_and_the_environment_variable_picks_the_file(tm
          "guardrails.deterministic_torch: Input should be a valid boolean"),
         ({"hyperparameters": {"SAC": {}}}, "hyperparameters.SAC: not one of"),
         ({"statistics": {"seeds": 0}}, "statistics.seeds: must be an integer > 0"),
-        ({"statistics": {"confidence": 1.5}}, "statistics.confidence: must be in (0, 1)"),
+        ({"statistics": {"confidence": 1.5}}, "statistics.confidence: must be in .0, 1. .0.95"),
         ({"statistics": {"metric": "sortino"}}, "statistics.metric: 'sortino' is not one of"),
         ({"statistics": {"reps": 10}}, "statistics.reps: unknown field"),
     ],
