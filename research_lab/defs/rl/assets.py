@@ -9,7 +9,9 @@ metadata. Both are partitioned by symbol and depend on every session of that sym
 ``rl_policy`` writes ``$RESEARCH_LAB_HOME/rl/<symbol>/policy.zip`` (+ ``policy.json``,
 ``checkpoints/``); ``rl_evaluation`` reads that policy, plays it back over the test period
 through the backtest engine and writes ``playback/`` (result.json, equity.png, trades.csv) and
-``evaluation.json`` next to it. Training runs carry the run tag ``research_lab/kind:
+``evaluation.json`` next to it, then (unless ``statistics`` is off) the seed study's
+``seeds.json`` and ``seeds.png``; a truncated policy (a guardrail stop) fails it unless
+``allow_truncated``. Training runs carry the run tag ``research_lab/kind:
 rl_training`` (through :data:`~.jobs.rl_training_job`) and the op's ``pool`` ``rl_training``
 so that the run queue and the instance's concurrency pools can limit them.
 """
@@ -195,7 +197,9 @@ def rl_policy(
     kinds={"python"},
     description="The policy played back deterministically over the test period through the "
     "backtest engine: the 50 metrics, the regime table, and the comparison with buy-and-hold "
-    "and the best strategy (Sharpe deltas, drawdown compliance, episode length stability).",
+    "and the best strategy (Sharpe deltas, drawdown compliance, episode length stability); "
+    "then the seed study: seeds x walk-forward folds, the interquartile mean with a bootstrap "
+    "confidence interval and the probability of beating each baseline (seeds.json, seeds.png).",
 )
 def rl_evaluation(
     context: dg.AssetExecutionContext,
