@@ -118,6 +118,9 @@ def make_objective(defn: StudyDefinition, evaluator: Evaluator, worker: str) -> 
             trial.set_user_attr("reused_from", earlier.number)
             for key, value in earlier.constraints.items():
                 trial.set_constraint(key, value)
+            for key in ("trades", "pruned_reason"):
+                if key in earlier.user_attrs:
+                    trial.set_user_attr(key, earlier.user_attrs[key])
             if earlier.state.name == "PRUNED":
                 raise optuna.TrialPruned(f"repeat of pruned trial {earlier.number}")
             return tuple(earlier.values) if multi else earlier.values[0]
