@@ -88,7 +88,7 @@ class WalkForwardSettings(_Section):
     scheme: Literal[FOLD_SCHEMES] = _f(  # type: ignore[valid-type]
         "walk_forward", "one of " + ", ".join(FOLD_SCHEMES))
     calendar_freq: str = _f("QS", "a pandas frequency (MS, QS, YS, ...)", min_length=1)
-    cpcv_test_folds: StrictInt = _f(2, "an integer >= 1", ge=1)
+    cpcv_test_folds: StrictInt = _f(2, "an integer >= 2", ge=2)
     cpcv_purge_bars: StrictInt = _f(0, "an integer >= 0", ge=0)
     cpcv_embargo_bars: StrictInt = _f(0, "an integer >= 0", ge=0)
 

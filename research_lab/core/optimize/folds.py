@@ -8,9 +8,10 @@ scores in time order (its value: the mean fold score; the pruner watches the fol
     ``folds`` consecutive folds of equal length (:func:`.walkforward.plan_walkforward`).
 ``calendar``
     One fold per calendar period of ``calendar_freq`` (``MS`` months, ``QS`` quarters, ``YS``
-    years: pandas frequencies), cut by skfolio's ``WalkForward(test_size=1, train_size=1,
-    freq=...)``: the test periods are the folds; the first period is its training window only
-    (it warms the indicators), and a trailing partial period is left out.
+    years: pandas frequencies), cut by skfolio's ``WalkForward(test_size=1, freq=...,
+    train_size=7 days)``: the test periods are the folds. A period needs history before it,
+    so the first period the sessions touch is not a fold (it warms the indicators), nor is a
+    trailing partial period.
 ``cpcv``
     Combinatorial purged cross-validation (López de Prado, *Advances in Financial Machine
     Learning*, ch. 12) by skfolio's ``CombinatorialPurgedCV``: the in-sample period is cut
@@ -62,13 +63,16 @@ def plan_study_folds(sessions: Any, settings: Any) -> WalkForwardPlan:
 
 
 def _calendar_folds(sessions: Any, is_stop: int, freq: str) -> tuple[tuple[Fold, ...], dict]:
+    import datetime as dt
+
     import pandas as pd
     from skfolio.model_selection import WalkForward
 
     index = pd.DatetimeIndex(pd.to_datetime(list(sessions[:is_stop])))
     frame = pd.DataFrame({"x": np.zeros(is_stop)}, index=index)
     try:
-        splits = list(WalkForward(test_size=1, train_size=1, freq=freq).split(frame))
+        splits = list(WalkForward(test_size=1, train_size=dt.timedelta(days=7),
+                                  freq=freq).split(frame))
     except (ValueError, TypeError) as exc:
         raise WalkForwardError(f"walkforward.calendar_freq {freq!r}: {exc}") from None
     folds = tuple(Fold(i, int(test[0]), int(test[-1]) + 1) for i, (_, test) in enumerate(splits)
@@ -90,9 +94,9 @@ def cpcv(cv: dict[str, Any]) -> Any:
 
 def _cpcv_folds(is_stop: int, settings: Any) -> tuple[tuple[Fold, ...], dict]:
     n, k = settings.folds, settings.cpcv_test_folds
-    if not 1 <= k < n:
-        raise WalkForwardError(f"walkforward.cpcv_test_folds must be in 1..folds-1 "
-                               f"({n - 1}), got {k}")
+    if n < 3 or not 2 <= k < n:
+        raise WalkForwardError(f"CPCV needs walkforward.folds >= 3 (got {n}) and "
+                               f"walkforward.cpcv_test_folds in 2..folds-1, got {k}")
     cv = {"n_folds": n, "n_test_folds": k, "purged_size": settings.cpcv_purge_bars,
           "embargo_size": settings.cpcv_embargo_bars}
     model = cpcv(cv)
