@@ -27,8 +27,9 @@ What happens, in order:
 ``max_timesteps``, ``wall_clock``, ``memory_ceiling`` or ``early_stopping``; ``stop_detail``
 says it in words. A guardrail stop (:data:`TRUNCATING`) marks the policy ``truncated``: it was
 not trained as asked, so ``research-lab rl train`` exits 3 and evaluation refuses it unless
-``allow_truncated`` (``--allow-truncated``) says otherwise; early stopping is a normal end. The same seed, data and configuration give the same policy (when no
-wall-clock or memory stop intervenes: those depend on the machine).
+``allow_truncated`` (``--allow-truncated``) says otherwise; early stopping is a normal end.
+The same seed, data and configuration give the same policy (when no wall-clock or memory
+stop intervenes: those depend on the machine).
 """
 
 from __future__ import annotations
