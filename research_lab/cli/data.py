@@ -54,12 +54,11 @@ def _store():
 
 
 def last_completed_session() -> date:
-    import pandas as pd
-
     from research_lab.core.marketdata.calendar import TradingCalendar
+    from research_lab.core.marketdata.ingest import utc_now
     from research_lab.core.settings import load_settings
 
-    day = TradingCalendar(load_settings().calendar).last_completed_session(pd.Timestamp.now(tz="UTC"))
+    day = TradingCalendar(load_settings().calendar).last_completed_session(utc_now())
     if day is None:
         raise ValueError("the exchange calendar has no completed session yet")
     return day
@@ -116,11 +115,10 @@ def ingest(symbols: list[str], start: date, end: date, *, only_missing: bool = F
     others: it is named with the reason and the exit code is 1.
     """
     import dagster as dg
-    import pandas as pd
     from tqdm import tqdm
 
     from research_lab.core.marketdata.calendar import TradingCalendar
-    from research_lab.core.marketdata.ingest import check_sessions_closed
+    from research_lab.core.marketdata.ingest import check_sessions_closed, utc_now
     from research_lab.core.marketdata.symbols import validate_symbols
     from research_lab.core.settings import load_settings
     from research_lab.defs.marketdata.backfill import materialize_range
@@ -132,7 +130,7 @@ def ingest(symbols: list[str], start: date, end: date, *, only_missing: bool = F
     if start < date.fromisoformat(SESSION_START):
         raise ValueError(f"--start {start} is before the first session partition {SESSION_START}")
     calendar = TradingCalendar(load_settings().calendar)
-    check_sessions_closed(calendar, {"": [end]}, pd.Timestamp.now(tz="UTC"))
+    check_sessions_closed(calendar, {"": [end]}, utc_now())
     failed: list[str] = []
     codes: list[int] = []
     with dg.DagsterInstance.get() as instance:
