@@ -229,7 +229,25 @@ def cmd_remove(args: argparse.Namespace) -> int:
     if args.purge:
         print(f"{done['symbol']}: deleted {done['bars_deleted']} stored bars, their anomaly "
               f"scores and quarantined rows")
+    kind = _offered_by(done["symbol"])
+    if kind:
+        print(f"{done['symbol']}: the {kind} source still offers it, so the market_data_sensor "
+              f"will register it again; remove it from the source (landing file, universe) too")
     return 0
+
+
+def _offered_by(symbol: str) -> str | None:
+    """The configured source's kind when it still lists ``symbol`` (None otherwise, or when
+    the source cannot be listed right now: the removal itself does not depend on it)."""
+    from research_lab.core.marketdata.sources import SourceError, make_source
+    from research_lab.core.settings import load_settings
+
+    settings = load_settings()
+    try:
+        offered = make_source(settings.source_kind, **settings.source_options()).symbols()
+    except (SourceError, ValueError, OSError):
+        return None
+    return settings.source_kind if symbol in offered else None
 
 
 def cmd_show(args: argparse.Namespace) -> int:
