@@ -141,3 +141,23 @@ def test_removing_a_symbol_the_source_no_longer_offers_says_nothing_more(
     with _instance() as instance:
         assert instance.get_dynamic_partitions("symbol") == ["ACME"]
     assert _store(cli_env).sessions("GLOBEX") == [date(2024, 6, 3)], "bars kept without --purge"
+
+
+def test_today_before_the_close_is_refused_and_after_it_ingested(cli_env, capsys, monkeypatch):  # noqa: F811
+    import pandas as pd
+
+    from research_lab.core.marketdata import ingest
+
+    argv = ["data", "ingest", "--symbols", "ACME", "--start", "2024-06-03", "--end", "2024-06-04"]
+    monkeypatch.setattr(ingest, "utc_now", lambda: pd.Timestamp("2024-06-04 15:00Z"))  # 11:00 NY
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("--end 2024-06-04 is after the last closed session 2024-06-03")
+    assert len(err.splitlines()) == 1
+    with _instance() as instance:
+        assert instance.get_dynamic_partitions("symbol") == [] and not instance.get_runs()
+    assert not (cli_env / "market.db").exists() or _store(cli_env).symbols() == []
+
+    monkeypatch.setattr(ingest, "utc_now", lambda: pd.Timestamp("2024-06-04 20:30Z"))  # 16:30 NY
+    assert main(argv) == 0
+    assert _store(cli_env).sessions("ACME") == [date(2024, 6, 3), date(2024, 6, 4)]
