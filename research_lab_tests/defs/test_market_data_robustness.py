@@ -1,5 +1,6 @@
 """market_data on a temporary instance: one bad symbol, bad rows, removal, per-partition
-metadata, and the sensor picking up a corrected price."""
+metadata, partitions that have not closed, and the sensor picking up a corrected price (also
+one made while the run re-ingesting the previous one was in flight)."""
 
 from datetime import date
 
