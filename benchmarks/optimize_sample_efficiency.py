@@ -55,6 +55,8 @@ def main() -> int:
     ap.add_argument("--engine", choices=("fast", "backtrader"), default="fast")
     ap.add_argument("--samplers", action="store_true",
                     help="one row per sampler type (project pruner, in memory) instead")
+    ap.add_argument("--only", metavar="KIND[,KIND]",
+                    help="with --samplers, only these sampler types (e.g. gp,nsga2,nsga3)")
     ap.add_argument("--all-variants", action="store_true",
                     help="with --engine backtrader, every pruner/storage row (slow)")
     args = ap.parse_args()
@@ -135,8 +137,13 @@ def main() -> int:
     if args.samplers:
         from research_lab.core.optimize.config import SAMPLERS
 
+        kinds = args.only.split(",") if args.only else list(SAMPLERS)
+        unknown = sorted(set(kinds) - set(SAMPLERS))
+        if unknown:
+            print(f"--only {unknown[0]!r} is not one of {', '.join(SAMPLERS)}", file=sys.stderr)
+            return 2
         variants = [(f"{kind} + median pruner (running mean), in memory", cfg.pruner, None,
-                     defn.sampler.model_copy(update={"type": kind})) for kind in SAMPLERS]
+                     defn.sampler.model_copy(update={"type": kind})) for kind in kinds]
     if engine != "fast" and not args.all_variants:
         variants = variants[:1]
     for label, pruner_cfg, storage, sampler in variants:
@@ -146,6 +153,8 @@ def main() -> int:
             n, secs = trials_to_target(seed, make_pruner(pruner_cfg), st, sampler)
             counts.append(n if n is not None else args.max_trials * 10)
             times.append(secs)
+            print(f"  {label}: seed {seed}: {n if n is not None else 'not reached'} trials, "
+                  f"{secs:.1f} s", file=sys.stderr, flush=True)
         med = statistics.median(counts)
         reached = sum(c <= args.max_trials for c in counts)
         med_s = statistics.median(times)

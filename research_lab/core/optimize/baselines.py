@@ -8,7 +8,12 @@ study's speed in trials per hour.
 * **buy-and-hold**: a signal that is long on every bar through the same broker kernel (same
   cash, sizing and commission as every trial), scored fold by fold the same way;
 * **improvement** = ``best - baseline`` for a maximized metric, ``baseline - best`` for a
-  minimized one: positive means the study found something better, in the metric's own units.
+  minimized one (a loss): positive means the study found something better, in the metric's
+  own units. A loss of -0.0005 against a default of -0.0003 is an improvement of +0.0002.
+  The report line says "better by" / "worse by" and prints 4 significant digits
+  (:func:`figure`): at 4 decimals a loss of order 1e-4 rounds so that the printed best,
+  baseline and difference no longer add up (-0.00045 vs -0.00034 printed as -0.0005 vs
+  -0.0003, +0.0001).
 
 :func:`study_baselines` returns a :class:`Baselines`; :mod:`.report` puts its figures in the
 report, the parent run's metrics, the asset's metadata and the study's user attribute
@@ -62,11 +67,26 @@ class Baselines:
                 for k, v in out.items()}
 
     def summary_line(self) -> str:
-        def f(v: float) -> str:
-            return f"{v:+.4f}" if math.isfinite(v) else "n/a"
-        return (f"vs default params {self.default_value:.4f}: {f(self.improvement_vs_default)}; "
-                f"vs buy-and-hold {self.buy_hold_value:.4f}: {f(self.improvement_vs_buy_hold)} "
-                f"(same folds and broker); {self.trials_per_hour:,.0f} trials/hour")
+        def gain(v: float) -> str:
+            if not math.isfinite(v):
+                return "n/a"
+            if v == 0:
+                return "equal"
+            return f"{'better' if v > 0 else 'worse'} by {figure(abs(v))}"
+        better = "lower" if self.direction == "minimize" else "higher"
+        return (f"vs default params {figure(self.default_value)}: "
+                f"{gain(self.improvement_vs_default)}; vs buy-and-hold "
+                f"{figure(self.buy_hold_value)}: {gain(self.improvement_vs_buy_hold)} "
+                f"({self.direction} {self.metric}: {better} is better; same folds and broker); "
+                f"{self.trials_per_hour:,.0f} trials/hour")
+
+
+def figure(v: float) -> str:
+    """A report figure: 4 decimals, or 4 significant digits below 0.1 in magnitude (a loss of
+    order 1e-4 would otherwise print as -0.0005 and -0.0003 and lose its differences)."""
+    if not math.isfinite(v):
+        return "n/a"
+    return f"{v:.4f}" if v == 0 or abs(v) >= 0.1 else f"{v:.4g}"
 
 
 def mean_fold_value(evaluator: Any, plan: Any, score: Any, params: dict[str, Any] | None = None,

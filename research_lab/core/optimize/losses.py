@@ -50,11 +50,13 @@ def normalize_reference(reference: str) -> str:
     return reference.strip()
 
 
-def load_loss(reference: str) -> Callable[[Any], float]:
-    """The loss function ``reference`` names; ``ValueError`` (one line) if it is not one."""
+def load_loss(reference: str, source: str = "--loss") -> Callable[[Any], float]:
+    """The loss function ``reference`` names; ``ValueError`` (one line, starting with
+    ``source``: where the reference came from, e.g. ``--loss``, ``study.loss`` or the Dagster
+    run config's ``config.loss``) if it is not one."""
     from research_lab.core.strategies.discovery import load_object
 
-    fn = load_object(normalize_reference(reference), what="--loss")
+    fn = load_object(normalize_reference(reference), what=source)
     if not callable(fn):
-        raise ValueError(f"--loss {reference[:120]!r}: {type(fn).__name__} is not callable")
+        raise ValueError(f"{source} {reference[:120]!r}: {type(fn).__name__} is not callable")
     return fn

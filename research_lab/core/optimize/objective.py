@@ -189,11 +189,15 @@ def objective_spec(metrics: str | Sequence[str] = "sharpe_ratio",
 
 def objective_from_config(config: Any, metrics: str | Sequence[str] | None = None,
                           directions: str | Sequence[str | None] | None = None, *,
-                          loss: str | None = None, min_trades: int | None = None) -> ObjectiveSpec:
+                          loss: str | None = None, min_trades: int | None = None,
+                          option_prefix: str = "--") -> ObjectiveSpec:
     """The study's objective from ``config`` (an :class:`~.config.OptimizeConfig`) and the
     caller's overrides (CLI flags, Dagster config, API fields; ``None``: the config's).
     The one code path of the CLI, the asset and the API. A ``loss`` reference is loaded here
-    (``ValueError`` naming it when it does not load), and excludes ``metrics``."""
+    (``ValueError`` naming it when it does not load), and excludes ``metrics``.
+    ``option_prefix`` is how the caller's options are named in messages: ``--`` for CLI flags
+    (``--loss``), ``config.`` for the Dagster run config (``config.loss``); a loss taken from
+    the config file is named ``study.loss``."""
     from research_lab.core.optimize.losses import LOSS_METRIC, load_loss, normalize_reference
 
     study = config.study
@@ -202,13 +206,16 @@ def objective_from_config(config: Any, metrics: str | Sequence[str] | None = Non
         metrics = [metrics]
     if isinstance(directions, str):
         directions = [directions]
-    loss = loss if loss is not None else (study.loss if not metrics else None)
+    source = f"{option_prefix}loss"
+    if loss is None and not metrics:
+        loss, source = study.loss, "study.loss"
     if loss:
         if metrics:
             raise ValueError("give a metric or a loss function, not both")
-        load_loss(loss)
+        load_loss(loss, source)
         if directions and any(d not in (None, "minimize") for d in directions):
-            raise ValueError("a loss function is minimized: --direction must be minimize")
+            raise ValueError(f"a loss function is minimized: {option_prefix}direction must be "
+                             "minimize")
         base = objective_spec("sharpe_ratio", min_trades=trades)  # validates min_trades
         return ObjectiveSpec((LOSS_METRIC,), ("minimize",), base.nan_score, base.periods,
                              normalize_reference(loss), trades)

@@ -110,6 +110,8 @@ class StudyReport:
         return "\n".join(lines)
 
     def summary_lines(self) -> list[str]:
+        from research_lab.core.optimize.baselines import figure
+
         c = self.counts
         lines = [
             f"study {self.study_name}: {self.strategy} on {self.symbol} ({self.plan})",
@@ -120,7 +122,7 @@ class StudyReport:
             + f"; stopped: {self.stopped}; {self.elapsed_s:.1f} s",
         ]
         if self.best_trial is not None:
-            lines.append(f"best {self.metrics[0]} = {self.best_value:.4f} (trial "
+            lines.append(f"best {self.metrics[0]} = {figure(self.best_value)} (trial "
                          f"{self.best_trial}) params {self.best_params}")
         if self.pareto_size is not None:
             lines.append(f"Pareto front: {self.pareto_size} trial(s) over {', '.join(self.metrics)}")

@@ -167,7 +167,8 @@ def optimization_study(
     space = resolve_space(config, strategy)                    # bad input fails first
     try:
         objective = objective_from_config(cfg, config.metric, config.direction,
-                                          loss=config.loss, min_trades=config.min_trades)
+                                          loss=config.loss, min_trades=config.min_trades,
+                                          option_prefix="config.")
     except ValueError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     start, end = config.session_range()

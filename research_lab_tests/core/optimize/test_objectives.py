@@ -141,6 +141,27 @@ def test_a_bad_loss_is_one_line_and_exit_2(loss, message, tmp_path, monkeypatch,
     assert not (tmp_path / "out").exists() and not (tmp_path / "home" / "optuna").exists()
 
 
+def test_a_bad_loss_names_where_it_came_from(cfg, tmp_path, monkeypatch):
+    from research_lab.core.optimize.objective import objective_from_config
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError) as flag:
+        objective_from_config(cfg, loss="nosuchmodule_xyz:f")
+    assert str(flag.value).startswith("--loss 'nosuchmodule_xyz:f': no module named")
+    with pytest.raises(ValueError) as run_config:   # the Dagster asset's run config
+        objective_from_config(cfg, loss="nosuchmodule_xyz:f", option_prefix="config.")
+    assert str(run_config.value).startswith("config.loss 'nosuchmodule_xyz:f':")
+    from_file = cfg.override("study", loss="nosuchmodule_xyz:f")   # optimize.yaml
+    with pytest.raises(ValueError) as config_file:
+        objective_from_config(from_file)
+    assert str(config_file.value).startswith("study.loss 'nosuchmodule_xyz:f':")
+    (tmp_path / "my_losses.py").write_text("def total(returns):\n    return 0.0\n")
+    with pytest.raises(ValueError, match="^a loss function is minimized: config.direction "
+                                         "must be minimize$"):
+        objective_from_config(cfg, None, "maximize", loss="my_losses:total",
+                              option_prefix="config.")
+
+
 def test_pareto_front_of_hand_built_trials():
     study = optuna.create_study(directions=["maximize", "maximize"])
     dist = {"x": FloatDistribution(0, 10)}

@@ -19,14 +19,18 @@ SPACE = {"params": {"fast": {"type": "int", "low": 5, "high": 40},
                     "slow": {"type": "int", "low": 45, "high": 200, "step": 5}}}
 
 
-def _params(cfg, sampler, name, n=8, space=SPACE, **kw):
+def _study(cfg, sampler, name, n=8, space=SPACE, seed=11, **kw):
     bars = make_bars(800)
     c = cfg.override("sampler", type=sampler, n_startup_trials=3)
     study = run_study(StudyRequest("sma_cross", "ACME", bars,
                                    parse_space(space, strategy="sma_cross"), name, n_trials=n,
-                                   seed=11, config=c, **kw), report=False).study
+                                   seed=seed, config=c, **kw), report=False).study
     assert all(t.state.is_finished() for t in study.trials)
-    return [dict(t.params) for t in study.trials]
+    return study
+
+
+def _params(cfg, sampler, name, n=8, space=SPACE, seed=11, **kw):
+    return [dict(t.params) for t in _study(cfg, sampler, name, n, space, seed, **kw).trials]
 
 
 def test_the_config_lists_exactly_these_samplers():
@@ -62,10 +66,45 @@ def test_a_continuous_parameter_has_no_grid(cfg):
     assert "grid-float" not in S.list_studies(S.resolve_storage_url(None))
 
 
-def test_nsga2_runs_a_multi_objective_study(cfg):
-    seen = _params(cfg, "nsga2", "pareto", n=10,
-                   objective=objective_spec(["sharpe_ratio", "max_drawdown"]))
-    assert len(seen) == 10
+@pytest.mark.parametrize("sampler", ["random", "qmc"])
+def test_another_seed_draws_other_points(cfg, sampler):
+    assert _params(cfg, sampler, f"{sampler}-s11") != _params(cfg, sampler, f"{sampler}-s12",
+                                                              seed=12)
+
+
+def test_cmaes_takes_over_after_its_start_up_trials(cfg):
+    """n_startup_trials=3 random trials, then CMA-ES: Optuna marks each trial it sampled with
+    the optimizer's generation (system attribute ``cma:generation``)."""
+    study = _study(cfg, "cmaes", "cma", n=8)
+    sampled_by_cma = [any(k.endswith("generation") for k in t.system_attrs)
+                      for t in study.trials]
+    assert sampled_by_cma == [False] * 3 + [True] * 5
+
+
+def _dominates(a, b):
+    """``a`` dominates ``b``: both objectives maximized (Sharpe, max drawdown <= 0)."""
+    return all(x >= y for x, y in zip(a, b)) and any(x > y for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("sampler", ["nsga2", "nsga3"])
+def test_nsga_samplers_give_the_pareto_front_of_a_two_objective_study(cfg, sampler):
+    from research_lab.core.optimize.report import pareto_front
+
+    spec = objective_spec(["sharpe_ratio", "max_drawdown"])
+    assert spec.directions == ("maximize", "maximize")
+    study = _study(cfg, sampler, f"pareto-{sampler}", n=12, objective=spec)
+    assert study.user_attrs["research_lab.definition"]["sampler"]["type"] == sampler
+    done = {t.number: tuple(t.values) for t in study.trials if t.state.name == "COMPLETE"
+            and t.user_attrs.get("reused_from") is None}
+    assert len(done) >= 6 and all(len(v) == 2 for v in done.values())
+    # the front by brute force: the completed points no other completed point dominates
+    expected = {n for n, v in done.items()
+                if not any(_dominates(w, v) for m, w in done.items() if m != n)}
+    front = pareto_front(study, spec.directions)
+    assert {row["trial"] for row in front} == expected
+    assert 1 <= len(front) < len(done)          # two conflicting objectives, but not all
+    firsts = [row["values"][0] for row in front]
+    assert firsts == sorted(firsts, reverse=True)  # best Sharpe first
 
 
 def test_the_cli_flag_picks_the_sampler_and_refuses_an_unknown_one(cfg, tmp_path, capsys):

@@ -82,7 +82,9 @@ def test_a_loss_that_does_not_load_fails_before_any_study(optimize_env, instance
     assert not result.success
     error = result.get_step_failure_events()[0].event_specific_data.error
     text = str(error.message) + str(error.cause and error.cause.message)
-    assert "--loss 'nosuchmodule_xyz:f': no module named 'nosuchmodule_xyz'" in text
+    # the message names the run config's field, not the CLI flag
+    assert "config.loss 'nosuchmodule_xyz:f': no module named 'nosuchmodule_xyz'" in text
+    assert "--loss" not in text
     from research_lab.core.optimize import storage as S
 
     assert S.list_studies(S.resolve_storage_url(None)) == []
