@@ -28,8 +28,15 @@ per trial (~3-4 ms: TPE, pruner, storage):
   ``--all-variants``). The fast grid runs too and the largest difference between the two
   engines' objective values is printed (expected: 0).
 
+``--samplers``: one row per sampler type instead (``sampler.type``: tpe, random, grid, qmc,
+cmaes, gp, nsga2, nsga3; ``--only gp,nsga2`` for some of them), each with the project's
+sampler settings and median pruner, in memory, on the same single-objective study (NSGA-II
+and NSGA-III run single-objective here: Optuna's NSGA samplers accept one objective; their
+first generation, ``population_size`` = 50 completed trials, is random). Each seed's count and
+time go to stderr as it finishes (a GP seed of 400 trials takes minutes).
+
 Usage: ``python benchmarks/optimize_sample_efficiency.py [--seeds 10] [--max-trials 400]
-[--engine fast|backtrader] [--all-variants]``
+[--engine fast|backtrader] [--all-variants] [--samplers [--only KIND[,KIND]]]``
 """
 
 from __future__ import annotations

@@ -12,8 +12,11 @@ Samplers (``sampler.type``, ``--sampler``; every one seeded with ``seed + worker
            numeric parameters after ``n_startup_trials`` random ones (categorical
            parameters are sampled independently)
 ``gp``     ``GPSampler``: a Gaussian-process model with expected improvement (torch, scipy)
-``nsga2``  ``NSGAIISampler``: genetic, non-dominated sorting (multi-objective studies)
-``nsga3``  ``NSGAIIISampler``: reference-point NSGA for many objectives
+``nsga2``  ``NSGAIISampler``: genetic, non-dominated sorting (multi-objective studies; a
+           single-objective study works too: the first generation, 50 completed trials,
+           is random)
+``nsga3``  ``NSGAIIISampler``: reference-point NSGA for many objectives (on one objective
+           it selects like NSGA-II except among ties: the same figures on ORCL)
 =========  ==============================================================================
 
 TPE (Optuna's ``TPESampler``)
