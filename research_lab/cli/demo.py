@@ -62,6 +62,9 @@ def _register_run(dsub) -> None:
                      help="also write the quantstats tearsheet of each backtest (~3 s each)")
     run.add_argument("--no-instigators", action="store_true",
                      help="leave the nightly schedule and the market-data sensor off")
+    run.add_argument("--synced-writes", action="store_true",
+                     help="keep SQLite's synchronous commits on the Dagster instance (slower; "
+                     "by default the demo writes it unsynced: see README, Quick start)")
     run.set_defaults(func=cmd_run)
 
 
@@ -80,4 +83,4 @@ def cmd_run(args: argparse.Namespace) -> int:
                       strategies=tuple(args.strategies or ()))
     workspace = str(Path(__file__).resolve().parents[2] / "workspace.yaml")
     return d.run_demo(plan, years=args.years, workspace=workspace,
-                      instigators=not args.no_instigators)
+                      instigators=not args.no_instigators, synced_writes=args.synced_writes)

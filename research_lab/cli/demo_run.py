@@ -5,7 +5,7 @@ Dagster instance at ``DAGSTER_HOME`` (so the UI shows them afterwards), with the
 resources (embedded store, embedded MLflow under ``RESEARCH_LAB_HOME``):
 
 1. ``market_data``: the demo universe for the last N years (``research-lab demo ingest``);
-2. ``anomaly_scores`` (one run per symbol) and ``anomaly_report``;
+2. ``anomaly_scores`` (the universe × the range as one run) and ``anomaly_report``;
 3. ``backtest_results``: every strategy of the library on each demo symbol;
 4. ``optimization_study``: one small study (``--trials`` on one strategy and symbol). The
    market-hours rule (``market_hours.policy: refuse`` in ``config/optimize.yaml``) protects a
@@ -13,6 +13,11 @@ resources (embedded store, embedded MLflow under ``RESEARCH_LAB_HOME``):
    on a laptop competes with nobody's trading;
 5. ``rl_policy`` and ``rl_evaluation``: one small policy (``--timesteps``) on one symbol;
 6. the nightly ingest schedule and the market-data sensor are switched on in the instance.
+
+While it runs, the embedded (SQLite) instance under ``DAGSTER_HOME`` commits without waiting
+for the disk (``cli/demo_sqlite.py``: ``PRAGMA synchronous=OFF``; an OS crash or power loss
+during the demo can corrupt that instance: delete the folder and run the demo again);
+``--synced-writes`` keeps SQLite's default.
 
 A step that fails is reported with its error and the loop goes on (exit code 1 at the end).
 """
@@ -97,17 +102,23 @@ def strategy_names(defs) -> tuple[str, ...]:
 
 
 def score_quality(defs, instance, symbols, start, end) -> list[StepResult]:
+    """``anomaly_scores`` for symbols × [start, end] as one range run (one per block of symbols
+    contiguous in the ``symbol`` partitions, which symbols ingested together always are), then
+    ``anomaly_report``."""
+    from research_lab.defs.marketdata.backfill import symbol_blocks
     from research_lab.defs.marketdata.requests import RANGE_END_TAG, RANGE_START_TAG
-    from research_lab.defs.partitions import market_key
+    from research_lab.defs.partitions import market_key, symbol_partitions
 
     out = []
-    for symbol in symbols:
+    order = instance.get_dynamic_partitions(symbol_partitions.name)
+    for block in symbol_blocks(order, list(symbols)):
         t0 = time.monotonic()
         result = _run_job(defs, instance, "anomaly_scores_job", tags={
-            RANGE_START_TAG: str(market_key(symbol, start)),
-            RANGE_END_TAG: str(market_key(symbol, end)),
+            RANGE_START_TAG: str(market_key(block[0], start)),
+            RANGE_END_TAG: str(market_key(block[-1], end)),
         })
-        out.append(_step(f"anomaly_scores {symbol}", result, t0))
+        name = block[0] if len(block) == 1 else f"{block[0]}..{block[-1]}"
+        out.append(_step(f"anomaly_scores {name} ({len(block)} symbols, one run)", result, t0))
     t0 = time.monotonic()
     out.append(_step("anomaly_report", _run_job(defs, instance, "anomaly_report_job"), t0))
     return out
@@ -191,8 +202,24 @@ def switch_on_instigators(workspace: str) -> list[StepResult]:
 
 
 def run_demo(plan: DemoPlan, *, years: float | None, workspace: str,
-             instigators: bool = True) -> int:
-    """The whole loop; prints one line per step and a summary; 0 when every step succeeded."""
+             instigators: bool = True, synced_writes: bool = False) -> int:
+    """The whole loop; prints one line per step and a summary; 0 when every step succeeded.
+    Unless ``synced_writes``, the instance at ``DAGSTER_HOME`` writes unsynced meanwhile
+    (see the module docstring)."""
+    import os
+
+    from research_lab.cli.demo_sqlite import unsynced_instance_writes
+
+    home = os.environ.get("DAGSTER_HOME")
+    if synced_writes or not home:
+        return _run_demo(plan, years=years, workspace=workspace, instigators=instigators)
+    log(f"instance writes unsynced while the demo runs (PRAGMA synchronous=OFF under {home}; "
+        "--synced-writes to keep SQLite's default)")
+    with unsynced_instance_writes(home):
+        return _run_demo(plan, years=years, workspace=workspace, instigators=instigators)
+
+
+def _run_demo(plan: DemoPlan, *, years: float | None, workspace: str, instigators: bool) -> int:
     from datetime import timedelta
 
     import dagster as dg

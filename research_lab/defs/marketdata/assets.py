@@ -2,10 +2,10 @@
 
 Thin on purpose: parse the partition keys, call ``core.marketdata.ingest``, run the rule checks
 of ``core.quality.bar_checks`` on what was stored, and record each partition's materialization
-with its own metadata (data version included). A run where every symbol succeeds returns one
-result and Dagster writes the per-partition events itself (batched on PostgreSQL with
-``DAGSTER_EVENT_BATCH_SIZE``); a run with a failed symbol logs one event per stored partition
-(with the partition's data version as the event's) and then fails. One run may cover a whole range (the backfill policy
+with its own metadata and its own data version as the event's
+(``partition_metadata.record_partition_metadata``: one batch of events, batched on PostgreSQL
+with ``DAGSTER_EVENT_BATCH_SIZE``); the asset returns no output of its own, so Dagster adds no
+range-wide materialization. One run may cover a whole range (the backfill policy
 is a single run) and writes each symbol's sessions in one transaction. A symbol the source
 cannot serve fails alone: the others are recorded materialized, then the step fails naming it,
 and Dagster marks exactly its partitions failed. Quarantined rows fail ``schema_ohlc``.
@@ -19,12 +19,15 @@ import dagster as dg
 
 from research_lab.core.quality.bar_checks import CHECKS, CheckOutcome, run_bar_checks
 from research_lab.core.settings import load_settings
+from research_lab.defs.marketdata.partition_metadata import (
+    PartitionRecord,
+    record_partition_metadata,
+)
 from research_lab.defs.partitions import market_key, market_partitions, split_market_key
 from research_lab.defs.resources import CalendarResource, SourceResource, StoreResource
 
 CHECK_CONTEXT_DAYS = 14  # earlier calendar days read as context for stale/extreme-move rules
 
-DATA_VERSION_TAG = "dagster/data_version"  # the tag Dagster reads a materialization's version from
 SCHEMA_CHECK = "schema_ohlc"
 
 market_data_check_specs = [
@@ -130,18 +133,14 @@ def market_data(
 
     settings = load_settings()
     outcomes, quarantined = {}, {}
+    # the stored partitions only (a failed symbol's are not materialized), each its own event
+    record_partition_metadata(context, (
+        PartitionRecord(market_key(summary.symbol, result.session),
+                        partition_metadata(summary, result), result.data_version)
+        for summary in report.summaries for result in summary.per_session
+    ))
     for summary in report.summaries:
         days = list(summary.sessions)
-        for result in summary.per_session:
-            key = str(market_key(summary.symbol, result.session))
-            if report.failures:  # only these partitions are materialized: one event each
-                context.log_event(dg.AssetMaterialization(
-                    asset_key=context.asset_key, partition=key,
-                    metadata=partition_metadata(summary, result),
-                    tags={DATA_VERSION_TAG: result.data_version},
-                ))
-            else:  # every partition of the run: Dagster's own events (batched on PostgreSQL)
-                context.add_asset_metadata(partition_metadata(summary, result), partition_key=key)
         bars = st.read_bars(summary.symbol, days[0] - timedelta(days=CHECK_CONTEXT_DAYS), days[-1])
         exchange_days = [d for d in cal.sessions(days[0], days[-1]) if d in set(days)]
         outcomes[summary.symbol] = run_bar_checks(
@@ -157,11 +156,7 @@ def market_data(
                 f"{summary.symbol}: {len(summary.rejects)} invalid row(s) quarantined: "
                 + "; ".join(quarantined[summary.symbol][:5])
             )
-    checks = _merge(outcomes, quarantined) if outcomes else []
-    if not report.failures:
-        yield dg.MaterializeResult(check_results=checks)
-        return
-    yield from checks
+    yield from (_merge(outcomes, quarantined) if outcomes else [])
     if report.failures:
         lines = [f"{f.symbol} ({len(f.sessions)} partitions): {f.reason}" for f in report.failures]
         raise dg.Failure(
