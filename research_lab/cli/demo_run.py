@@ -124,6 +124,15 @@ def score_quality(defs, instance, symbols, start, end) -> list[StepResult]:
     return out
 
 
+def stage_times(steps: list[StepResult]) -> list[str]:
+    """One line per kind of step (the first word of its name), in order: its steps and seconds."""
+    totals: dict[str, list[float]] = {}
+    for s in steps:
+        totals.setdefault(s.name.split(" ")[0], []).append(s.seconds)
+    return [f"{sum(times):7.1f} s  {kind} ({len(times)} step{'s' if len(times) > 1 else ''})"
+            for kind, times in totals.items()]
+
+
 def _step(name: str, result, started: float) -> StepResult:
     seconds = time.monotonic() - started
     if result.success:
@@ -272,6 +281,8 @@ def _run_demo(plan: DemoPlan, *, years: float | None, workspace: str, instigator
     if instigators:
         steps += switch_on_instigators(workspace)
     failed = [s for s in steps if not s.ok]
+    for line in stage_times(steps):
+        log(line)
     for s in failed:
         log(f"FAILED {s.name}: {s.detail}")
     log(f"done in {time.monotonic() - started:.0f} s: {len(steps) - len(failed)} steps ok, "
