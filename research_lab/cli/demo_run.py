@@ -14,10 +14,13 @@ resources (embedded store, embedded MLflow under ``RESEARCH_LAB_HOME``):
 5. ``rl_policy`` and ``rl_evaluation``: one small policy (``--timesteps``) on one symbol;
 6. the nightly ingest schedule and the market-data sensor are switched on in the instance.
 
-While it runs, the embedded (SQLite) instance under ``DAGSTER_HOME`` commits without waiting
-for the disk (``cli/demo_sqlite.py``: ``PRAGMA synchronous=OFF``; an OS crash or power loss
-during the demo can corrupt that instance: delete the folder and run the demo again);
-``--synced-writes`` keeps SQLite's default.
+While it runs, the embedded (SQLite) instance under ``DAGSTER_HOME`` takes two shortcuts
+(``cli/demo_sqlite.py``): its commits do not wait for the disk (``PRAGMA synchronous=OFF``; an
+OS crash or power loss during the demo can corrupt that instance: delete the folder and run the
+demo again), and a range run records one planned event, not one per partition (a failed range
+run's partitions then read "missing", not "failed"). ``--full-bookkeeping`` keeps Dagster's
+defaults. The schedule and the sensor are switched on by Dagster's CLI in two processes started
+after the ingest, while the loop goes on.
 
 A step that fails is reported with its error and the loop goes on (exit code 1 at the end).
 """
@@ -188,9 +191,11 @@ def policy(defs, instance, plan: DemoPlan) -> list[StepResult]:
     return [trained, evaluated]
 
 
-def switch_on_instigators(workspace: str) -> list[StepResult]:
-    """Turn on the demo's schedule and sensor in the instance at DAGSTER_HOME (Dagster's CLI:
-    the state is recorded against the code location of ``workspace``, as the UI loads it)."""
+def start_instigators(workspace: str) -> list[tuple[str, float, Any]]:
+    """Start turning on the demo's schedule and sensor in the instance at DAGSTER_HOME (Dagster's
+    CLI, one process each: the state is recorded against the code location of ``workspace``, as
+    the UI loads it); :func:`finish_instigators` collects the outcome. Started while the loop
+    goes on, since each process spends its time loading the code location."""
     import subprocess
 
     procs = []
@@ -200,6 +205,10 @@ def switch_on_instigators(workspace: str) -> list[StepResult]:
             procs.append((f"{kind} {name} on", time.monotonic(),
                           subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                            text=True)))
+    return procs
+
+
+def finish_instigators(procs: list[tuple[str, float, Any]]) -> list[StepResult]:
     out = []
     for name, t0, proc in procs:
         text, _ = proc.communicate()
@@ -211,20 +220,24 @@ def switch_on_instigators(workspace: str) -> list[StepResult]:
 
 
 def run_demo(plan: DemoPlan, *, years: float | None, workspace: str,
-             instigators: bool = True, synced_writes: bool = False) -> int:
+             instigators: bool = True, full_bookkeeping: bool = False) -> int:
     """The whole loop; prints one line per step and a summary; 0 when every step succeeded.
-    Unless ``synced_writes``, the instance at ``DAGSTER_HOME`` writes unsynced meanwhile
-    (see the module docstring)."""
+    Unless ``full_bookkeeping``, the instance at ``DAGSTER_HOME`` takes the demo's two
+    shortcuts meanwhile (see the module docstring)."""
     import os
 
-    from research_lab.cli.demo_sqlite import unsynced_instance_writes
+    from research_lab.cli.demo_sqlite import (
+        one_planned_event_per_range,
+        unsynced_instance_writes,
+    )
 
     home = os.environ.get("DAGSTER_HOME")
-    if synced_writes or not home:
+    if full_bookkeeping or not home:
         return _run_demo(plan, years=years, workspace=workspace, instigators=instigators)
-    log(f"instance writes unsynced while the demo runs (PRAGMA synchronous=OFF under {home}; "
-        "--synced-writes to keep SQLite's default)")
-    with unsynced_instance_writes(home):
+    log(f"demo shortcuts on the instance under {home}: unsynced SQLite writes "
+        "(PRAGMA synchronous=OFF) and one planned event per range run "
+        "(--full-bookkeeping for Dagster's defaults)")
+    with unsynced_instance_writes(home), one_planned_event_per_range():
         return _run_demo(plan, years=years, workspace=workspace, instigators=instigators)
 
 
@@ -265,6 +278,8 @@ def _run_demo(plan: DemoPlan, *, years: float | None, workspace: str, instigator
     code = ingest(list(settings.universe), start, end, only_missing=True)
     steps.append(StepResult("market_data", code == 0, time.monotonic() - t0,
                             "" if code == 0 else "ingestion failed (see above)"))
+    # the instance exists now: the schedule and the sensor are switched on meanwhile
+    instigating = start_instigators(workspace) if instigators else []
     with dg.DagsterInstance.get() as instance:
         from research_lab.defs.backtest.partitions import register_strategies
 
@@ -278,8 +293,7 @@ def _run_demo(plan: DemoPlan, *, years: float | None, workspace: str, instigator
         steps.append(study(defs, instance, plan))
         stage("5/5 rl_policy and rl_evaluation")
         steps += policy(defs, instance, plan)
-    if instigators:
-        steps += switch_on_instigators(workspace)
+    steps += finish_instigators(instigating)
     failed = [s for s in steps if not s.ok]
     for line in stage_times(steps):
         log(line)

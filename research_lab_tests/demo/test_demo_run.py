@@ -41,7 +41,7 @@ def test_demo_run_succeeds_and_shows_progress(demo_home):
                   "4/5 optimization_study", "5/5 rl_policy"):
         assert stage in done.stderr
     assert "0 failed" in done.stderr
-    assert "instance writes unsynced" in done.stderr  # the demo says what it trades for speed
+    assert "demo shortcuts on the instance" in done.stderr  # it says what it trades for speed
 
 
 @pytest.mark.slow
