@@ -63,6 +63,7 @@ class StepResult:
     ok: bool
     seconds: float
     detail: str = ""
+    background: bool = False  # ran while the loop went on (its seconds overlap the others')
 
 
 def log(message: str) -> None:
@@ -129,11 +130,13 @@ def score_quality(defs, instance, symbols, start, end) -> list[StepResult]:
 
 def stage_times(steps: list[StepResult]) -> list[str]:
     """One line per kind of step (the first word of its name), in order: its steps and seconds."""
-    totals: dict[str, list[float]] = {}
+    totals: dict[str, list[StepResult]] = {}
     for s in steps:
-        totals.setdefault(s.name.split(" ")[0], []).append(s.seconds)
-    return [f"{sum(times):7.1f} s  {kind} ({len(times)} step{'s' if len(times) > 1 else ''})"
-            for kind, times in totals.items()]
+        totals.setdefault(s.name.split(" ")[0], []).append(s)
+    return [f"{sum(s.seconds for s in group):7.1f} s  {kind} ({len(group)} "
+            f"step{'s' if len(group) > 1 else ''}"
+            f"{', in the background' if any(s.background for s in group) else ''})"
+            for kind, group in totals.items()]
 
 
 def _step(name: str, result, started: float) -> StepResult:
@@ -215,7 +218,8 @@ def finish_instigators(procs: list[tuple[str, float, Any]]) -> list[StepResult]:
         lines = [line for line in text.strip().splitlines() if line.strip()]
         ok = proc.returncode == 0
         out.append(StepResult(name, ok, time.monotonic() - t0,
-                              "" if ok else (lines[-1] if lines else f"exit {proc.returncode}")))
+                              "" if ok else (lines[-1] if lines else f"exit {proc.returncode}"),
+                              background=True))
     return out
 
 
