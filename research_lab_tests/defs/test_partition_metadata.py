@@ -75,3 +75,30 @@ def test_without_dagsters_private_step_context_the_public_api_gives_the_same_eve
     monkeypatch.setattr(partition_metadata, "_batch_logger", lambda context: None)
     assert materialize_range(instance, ["ACME"], *WEEK).success
     _assert_each_partition_is_its_own(instance, store, ["ACME"])
+
+
+def test_a_run_that_also_scores_returns_the_output_so_the_scores_are_not_skipped(
+        lab_env, instance, store):
+    """market_data + anomaly_scores in one run (the UI's "materialize all"): the scores step
+    runs, and each market_data partition still has its own metadata."""
+    from research_lab.defs.marketdata.assets import market_data
+    from research_lab.defs.marketdata.backfill import add_symbols
+    from research_lab.defs.partitions import market_key
+    from research_lab.defs.quality.assets import anomaly_scores
+    from research_lab.defs.resources import default_resources
+
+    add_symbols(instance, ["ACME"])
+    result = dg.materialize(
+        [market_data, anomaly_scores], instance=instance, resources=default_resources(),
+        tags={"dagster/asset_partition_range_start": str(market_key("ACME", WEEK[0])),
+              "dagster/asset_partition_range_end": str(market_key("ACME", WEEK[1]))},
+    )
+    assert result.success
+    skipped = [e.step_key for e in result.all_events if e.is_step_skipped]
+    assert skipped == []
+    assert len(result.asset_materializations_for_node("anomaly_scores")) == 5
+    records = _records(instance)
+    assert len(records) == 5
+    rows = {split_market_key(r.partition_key)[1]: r.asset_materialization.metadata["rows"].value
+            for r in records}
+    assert rows == {date(2024, 7, d): (0 if d == 4 else 1) for d in range(1, 6)}

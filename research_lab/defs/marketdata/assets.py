@@ -5,7 +5,9 @@ of ``core.quality.bar_checks`` on what was stored, and record each partition's m
 with its own metadata and its own data version as the event's
 (``partition_metadata.record_partition_metadata``: one batch of events, batched on PostgreSQL
 with ``DAGSTER_EVENT_BATCH_SIZE``); the asset returns no output of its own, so Dagster adds no
-range-wide materialization. One run may cover a whole range (the backfill policy
+range-wide materialization. A run that also materializes a downstream asset (the UI's
+"materialize all") gets the output, so that the downstream steps run, and Dagster's events
+(each partition's metadata, the run's data version). One run may cover a whole range (the backfill policy
 is a single run) and writes each symbol's sessions in one transaction. A symbol the source
 cannot serve fails alone: the others are recorded materialized, then the step fails naming it,
 and Dagster marks exactly its partitions failed. Quarantined rows fail ``schema_ohlc``.
@@ -21,6 +23,7 @@ from research_lab.core.quality.bar_checks import CHECKS, CheckOutcome, run_bar_c
 from research_lab.core.settings import load_settings
 from research_lab.defs.marketdata.partition_metadata import (
     PartitionRecord,
+    downstream_in_run,
     record_partition_metadata,
 )
 from research_lab.defs.partitions import market_key, market_partitions, split_market_key
@@ -133,12 +136,17 @@ def market_data(
 
     settings = load_settings()
     outcomes, quarantined = {}, {}
-    # the stored partitions only (a failed symbol's are not materialized), each its own event
-    record_partition_metadata(context, (
-        PartitionRecord(market_key(summary.symbol, result.session),
-                        partition_metadata(summary, result), result.data_version)
-        for summary in report.summaries for result in summary.per_session
-    ))
+    records = [PartitionRecord(market_key(summary.symbol, result.session),
+                               partition_metadata(summary, result), result.data_version)
+               for summary in report.summaries for result in summary.per_session]
+    # an output only where this run also materializes a downstream asset (else it is skipped)
+    as_output = not report.failures and downstream_in_run(context)
+    if as_output:  # Dagster's events: each partition's metadata, the run's data version
+        for record in records:
+            context.add_asset_metadata(dict(record.metadata),
+                                       partition_key=str(record.partition_key))
+    else:  # the stored partitions only (not a failed symbol's), each its own event and version
+        record_partition_metadata(context, records)
     for summary in report.summaries:
         days = list(summary.sessions)
         bars = st.read_bars(summary.symbol, days[0] - timedelta(days=CHECK_CONTEXT_DAYS), days[-1])
@@ -156,7 +164,11 @@ def market_data(
                 f"{summary.symbol}: {len(summary.rejects)} invalid row(s) quarantined: "
                 + "; ".join(quarantined[summary.symbol][:5])
             )
-    yield from (_merge(outcomes, quarantined) if outcomes else [])
+    checks = _merge(outcomes, quarantined) if outcomes else []
+    if as_output:
+        yield dg.MaterializeResult(check_results=checks)
+        return
+    yield from checks
     if report.failures:
         lines = [f"{f.symbol} ({len(f.sessions)} partitions): {f.reason}" for f in report.failures]
         raise dg.Failure(

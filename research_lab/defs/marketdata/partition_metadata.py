@@ -6,7 +6,10 @@ and per-partition metadata set with ``add_asset_metadata`` is the only differenc
 them. :func:`record_partition_metadata` instead logs one ``AssetMaterialization`` per
 partition with that partition's metadata and its own data version (the version the store
 records for its bars), so that the UI, staleness and the sensor's "changed session" rule read
-the partition's truth. The asset then returns no output (``output_required=False``).
+the partition's truth. The asset then returns no output (``output_required=False``), unless
+the same run also materializes an asset downstream of it (:func:`downstream_in_run`: Dagster
+skips a downstream step whose upstream output is missing); then the asset returns its output
+and Dagster records the partitions (each with its own metadata, the run's data version).
 
 Batched writes: Dagster writes the materializations of a range output as one batch (one
 statement on PostgreSQL when ``DAGSTER_EVENT_BATCH_SIZE`` is set; SQLite has no batch path and
@@ -63,6 +66,18 @@ def _batch_logger(context: dg.AssetExecutionContext):
             step_context, materialization, DagsterEventBatchMetadata(batch_id, is_last)))
 
     return log
+
+
+def downstream_in_run(context: dg.AssetExecutionContext) -> bool:
+    """Whether this run also materializes an asset that depends on this one (read from the
+    job's asset layer; when a Dagster version lacks it, ``True``: the output is then returned,
+    which never skips a downstream step)."""
+    try:
+        layer = context.job_def.asset_layer
+        children = layer.asset_graph.get(context.asset_key).child_keys
+        return bool(set(children) & set(layer.selected_asset_keys))
+    except AttributeError:
+        return True
 
 
 def record_partition_metadata(context: dg.AssetExecutionContext,
