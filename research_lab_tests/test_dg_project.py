@@ -16,7 +16,8 @@ DG = Path(sys.executable).parent / "dg"
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not DG.exists(), reason="dagster-dg-cli is not installed (pip install -e .[dev])"),
+    pytest.mark.skipif(not DG.exists(),
+                       reason="dagster-dg-cli is not installed (pip install -e .[dev])"),
 ]
 
 

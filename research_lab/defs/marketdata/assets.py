@@ -7,8 +7,8 @@ with its own metadata and its own data version as the event's
 with ``DAGSTER_EVENT_BATCH_SIZE``); the asset returns no output of its own, so Dagster adds no
 range-wide materialization. A run that also materializes a downstream asset (the UI's
 "materialize all") gets the output, so that the downstream steps run, and Dagster's events
-(each partition's metadata, the run's data version). One run may cover a whole range (the backfill policy
-is a single run) and writes each symbol's sessions in one transaction. A symbol the source
+(each partition's metadata, the run's data version). One run may cover a whole range (the
+backfill policy is a single run) and writes each symbol's sessions in one transaction. A symbol the source
 cannot serve fails alone: the others are recorded materialized, then the step fails naming it,
 and Dagster marks exactly its partitions failed. Quarantined rows fail ``schema_ohlc``.
 """

@@ -87,7 +87,8 @@ def record_partition_metadata(context: dg.AssetExecutionContext,
     records = list(records)
     batch = _batch_logger(context)
     # as Dagster tags an output's materialization: the asset's code version, else the run's id
-    code_version = context.assets_def.code_versions_by_key.get(context.asset_key) or context.run.run_id
+    code_version = (context.assets_def.code_versions_by_key.get(context.asset_key)
+                    or context.run.run_id)
     for i, record in enumerate(records):
         tags = {DATA_VERSION_TAG: record.data_version, CODE_VERSION_TAG: code_version}
         if isinstance(record.partition_key, dg.MultiPartitionKey):
