@@ -9,8 +9,9 @@ range-wide materialization. A run that also materializes a downstream asset (the
 "materialize all") gets the output, so that the downstream steps run, and Dagster's events
 (each partition's metadata, the run's data version). One run may cover a whole range (the
 backfill policy is a single run) and writes each symbol's sessions in one transaction. A
-symbol the source cannot serve fails alone: the others are recorded materialized, then the step fails naming it,
-and Dagster marks exactly its partitions failed. Quarantined rows fail ``schema_ohlc``.
+symbol the source cannot serve fails alone: the others are recorded materialized, then the
+step fails naming it, and Dagster marks exactly its partitions failed. Quarantined rows fail
+``schema_ohlc``.
 """
 
 
