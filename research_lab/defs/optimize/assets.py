@@ -8,6 +8,10 @@ walk-forward efficiency, deflated Sharpe, PBO, trials completed / pruned / faile
 
 Plots, ``leaderboard.md`` and ``report.json`` go to ``$RESEARCH_LAB_HOME/studies/<study>/``.
 
+Several symbols: ``feeds`` names more stored symbols that feed the same backtrader strategy
+with the partition's symbol (``self.datas[1:]``, e.g. a pairs strategy): ONE study whose trials
+run on all of them (2 to 8 symbols in all, each quality-gated, aligned on their shared sessions).
+
 Fan-out: ``workers`` > 1 runs that many worker processes on the study; with a PostgreSQL
 storage URL, more workers can join the same study from anywhere
 (``research-lab optimize worker --study-name ... --storage ...``, e.g. docker containers).
@@ -66,6 +70,10 @@ class OptimizationConfig(SessionRangeConfig):
                                         "what a run started during market hours does.")
     tracking: bool = Field(default=True, description="Log the study to MLflow (parent run, "
                            "one child run per trial).")
+    feeds: list[str] = Field(default_factory=list, description="More stored symbols fed to a "
+                             "backtrader strategy with the partition's symbol, as "
+                             "self.datas[1:] (pairs, spreads): one study over all of them, at "
+                             "most 8 symbols in all.")
 
 
 def resolve_space(config: OptimizationConfig, strategy: str):
@@ -97,6 +105,7 @@ def study_metadata(report: Any) -> dict[str, Any]:
         "trials_done": dg.MetadataValue.int(report.counts.get("done", 0)),  # spent the budget
         "trials_failed": dg.MetadataValue.int(report.counts.get("fail", 0)),
         "stopped": report.stopped,
+        "symbols": report.symbol,                  # ACME, or ACME+GLOBEX with feeds
         "walk_forward": report.plan,
         "storage": report.storage,
         "summary": dg.MetadataValue.md("\n".join(f"- {line}" for line in report.summary_lines())),
@@ -148,11 +157,13 @@ def optimization_study(
                                config.direction or (cfg.study.direction if not config.metric
                                                     else None))
     start, end = config.session_range()
-    name = config.study_name or f"{strategy}.{symbol}"
-    try:  # quality gate, one store query, session range, plan: the core use case
+    feeds = tuple(config.feeds)
+    name = config.study_name or ".".join([strategy, symbol, *feeds])
+    try:  # quality gate, one store query per symbol, session range, plan: the core use case
         request = prepare_study(StudyInputs(strategy, symbol, name, space=space,
                                             objective=objective, config=cfg, start=start,
-                                            end=end, store_url=store.resolved_url()))
+                                            end=end, store_url=store.resolved_url(),
+                                            feeds=feeds))
     except QualityGateError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False, metadata={
             "open_criticals": dg.MetadataValue.int(len(exc.anomalies))}) from None
@@ -168,7 +179,8 @@ def optimization_study(
             lineage=tracking.lineage(context, data_version=data_version(req.bars),
                                      seed=cfg.study.seed))
 
-    context.log.info(f"study {name}: {strategy} on {symbol}, {len(request.bars)} bars, "
+    on = "+".join([symbol, *feeds])
+    context.log.info(f"study {name}: {strategy} on {on}, {len(request.bars)} bars, "
                      f"{cfg.study.n_trials} trials, {cfg.study.workers} worker(s)")
     last = [0]
 
