@@ -48,7 +48,7 @@ def stored(cfg, tmp_path, monkeypatch, fresh_discovery):
     return url
 
 
-def _study(cfg, tmp_path, name="pairs", feeds=("GLOBEX",), n_trials=3, **kw):
+def _study(cfg, tmp_path, name="pairs", feeds=("GLOBEX",), n_trials=3, workers=1, **kw):
     from research_lab.core.optimize.space import parse_space
     from research_lab.core.optimize.usecase import StudyInputs, optimize_symbol
     from research_lab.core.strategies import get_strategy
@@ -56,8 +56,8 @@ def _study(cfg, tmp_path, name="pairs", feeds=("GLOBEX",), n_trials=3, **kw):
     ref = get_strategy(PAIRS)
     space = parse_space(SPACE, strategy=ref.name, where="test")
     return optimize_symbol(StudyInputs(
-        ref.name, "ACME", name, space=space, config=cfg.override("study", n_trials=n_trials,
-                                                                  seed=7),
+        ref.name, "ACME", name, space=space,
+        config=cfg.override("study", n_trials=n_trials, seed=7, workers=workers),
         feeds=feeds, output_dir=str(tmp_path / "out" / name), **kw))
 
 
@@ -162,12 +162,13 @@ def test_the_buy_and_hold_baseline_is_equal_weight_over_the_feeds(stored, cfg, t
     assert report.baselines.buy_hold_value != pytest.approx(report.baselines.default_value)
 
 
-def test_a_worker_started_elsewhere_loads_every_feed_and_checks_their_version(stored, cfg,
-                                                                              tmp_path):
+def test_workers_get_every_feed_and_one_started_elsewhere_checks_their_version(stored, cfg,
+                                                                               tmp_path):
     from research_lab.core.marketdata.store import BarStore
     from research_lab.core.optimize.worker import run_worker
 
-    _study(cfg, tmp_path, n_trials=2)
+    report = _study(cfg, tmp_path, n_trials=2, workers=2)  # two worker processes
+    assert report.counts["fail"] == 0 and report.complete + report.pruned == 2
     url = S.resolve_storage_url(None)
     study = S.load_study(url, "pairs")
     defn = dict(study.user_attrs["research_lab.definition"], n_trials=3)
