@@ -8,9 +8,10 @@ first symbol is the study's ``symbol``; the others are its ``feeds``
 ``strategy|symbol`` and the asset's / API's ``feeds`` list names the others.
 
 * **Limits**: 2 to :data:`MAX_FEEDS` symbols, no symbol twice (:func:`check_feed_symbols`;
-  the CLI exits 2 naming the problem). Each backtrader fold costs roughly one more feed's
-  worth of time per feed, and a study is a few trials per second already
-  (``benchmarks/strategy_study_speed.py``): 8 keeps a study's trials in seconds.
+  the CLI exits 2 naming the problem). Every feed is one more data in every fold's backtrader
+  run (``benchmarks/strategy_study_speed.py``: the two-data PairsSpread runs at ~40 % of a
+  one-data strategy's trials/s), and one more store query and gate per request: the bound
+  keeps one request (CLI, asset, API) from asking for an unbounded amount of work.
 * **Which strategies**: backtrader strategies only (a fast strategy's signal is a function of
   one symbol's bars).
 * **Sessions**: every feed is quality-gated like the symbol, then all are cut to the sessions

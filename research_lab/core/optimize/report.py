@@ -314,6 +314,7 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
     """The report of ``outcome`` (a :class:`~.runner.RunOutcome`); closes the tracker's parent.
     ``feeds``: the bars of a multi-feed study's other symbols (:mod:`.feeds`)."""
     from research_lab.core.optimize.baselines import KPI_ATTR, study_baselines
+    from research_lab.core.optimize.feeds import label
     from research_lab.core.optimize.objective import Evaluator
     from research_lab.core.optimize.storage import mask
     from research_lab.core.optimize.walkforward import run_out_of_sample
@@ -350,8 +351,7 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
     folder = output_dir or Path(tempfile.mkdtemp(prefix=f"study-{defn.study_name[:40]}-"))
     plots = write_plots(study, folder, defn.objective.primary)
     report = StudyReport(
-        study_name=defn.study_name, strategy=defn.strategy,
-        symbol="+".join([defn.symbol, *defn.feeds]),
+        study_name=defn.study_name, strategy=defn.strategy, symbol=label(defn.symbol, defn.feeds),
         storage=mask(outcome.storage_url), metrics=defn.objective.metrics,
         directions=defn.objective.directions, n_trials=defn.n_trials, counts=counts,
         best_trial=best_trial, best_params=best_params or {}, best_value=best_value,

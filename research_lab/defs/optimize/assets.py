@@ -138,10 +138,10 @@ def optimization_study(
     store: StoreResource,
     tracking: TrackingResource,
 ) -> dg.MaterializeResult:
-    from research_lab.core.marketdata.schema import data_version
     from research_lab.core.optimize import (
         MarketHoursError, MlflowStudyTracker, NoopTracker, load_optimize_config, objective_spec,
     )
+    from research_lab.core.optimize.feeds import feeds_data_version, label
     from research_lab.core.optimize.usecase import StudyInputs, optimize_symbol, prepare_study
     from research_lab.core.quality.gate import QualityGateError
 
@@ -176,11 +176,11 @@ def optimization_study(
         return MlflowStudyTracker(
             project=cfg.tracking.project, strategy_family=cfg.tracking.strategy_family,
             tracker=tracking.get_tracker(),
-            lineage=tracking.lineage(context, data_version=data_version(req.bars),
+            lineage=tracking.lineage(context, data_version=feeds_data_version(req.bars, req.feeds),
                                      seed=cfg.study.seed))
 
-    on = "+".join([symbol, *feeds])
-    context.log.info(f"study {name}: {strategy} on {on}, {len(request.bars)} bars, "
+    context.log.info(f"study {name}: {strategy} on {label(symbol, feeds)}, "
+                     f"{len(request.bars)} bars, "
                      f"{cfg.study.n_trials} trials, {cfg.study.workers} worker(s)")
     last = [0]
 
