@@ -9,7 +9,7 @@ first symbol is the study's ``symbol``; the others are its ``feeds``
 
 * **Limits**: 2 to :data:`MAX_FEEDS` symbols, no symbol twice (:func:`check_feed_symbols`;
   the CLI exits 2 naming the problem). Every feed is one more data in every fold's backtrader
-  run (``benchmarks/strategy_study_speed.py``: the two-data PairsSpread runs at ~40 % of a
+  run (``benchmarks/strategy_study_speed.py``: the two-data PairsSpread runs at about half a
   one-data strategy's trials/s), and one more store query and gate per request: the bound
   keeps one request (CLI, asset, API) from asking for an unbounded amount of work.
 * **Which strategies**: backtrader strategies only (a fast strategy's signal is a function of
