@@ -243,10 +243,13 @@ class Evaluator:
     signal and broker through :func:`research_lab.core.backtest.run_signal`): the same returns
     (identical on the 1,000-point ORCL grid of the benchmark) at ~400x the cost, for
     cross-checking a study and for benchmarks that need a reference-speed objective.
+
+    ``feeds``: more symbols' bars (aligned on the same sessions) that a backtrader strategy
+    gets as ``self.datas[1:]`` in every slice (a multi-feed study: :mod:`.feeds`).
     """
 
     def __init__(self, prices: Any, strategy: str, broker: Mapping[str, Any] | None = None,
-                 engine: str = "fast") -> None:
+                 engine: str = "fast", feeds: Sequence[Any] = ()) -> None:
         from research_lab.core.backtest.costs import BrokerConfig
         from research_lab.core.backtest.lines import LineCache
         from research_lab.core.backtest.params import get_space
@@ -263,6 +266,13 @@ class Evaluator:
         from research_lab.core.backtest.strategies import resolve_strategy
 
         self.ref = resolve_strategy(strategy)  # fast: signals here; backtrader: folds on bt
+        self.feeds = tuple(prices_from_bars(f) for f in feeds)
+        if self.feeds:
+            from research_lab.core.optimize.feeds import require_backtrader
+
+            require_backtrader(self.ref)
+            if any(len(f) != len(self.prices) for f in self.feeds):
+                raise ValueError("the feeds of a study must be aligned on the same sessions")
         self.broker = BrokerConfig(**dict(broker or {}))
         self._args = self.broker.kernel_args()
         self._cache = LineCache(self.prices)
@@ -294,7 +304,8 @@ class Evaluator:
         if self.ref.kind == "backtrader":  # the strategy's own code, on backtrader, per fold
             from research_lab.core.strategies.folds import backtrader_fold_returns
 
-            return backtrader_fold_returns(self.ref, self.prices, params, start, stop, self.broker)
+            return backtrader_fold_returns(self.ref, self.prices, params, start, stop, self.broker,
+                                           feeds=self.feeds)
         sig = self.signal(params) if signal is None else signal
         part = np.array(sig[start:stop], dtype=np.float64)
         if start > 0 and math.isnan(part[0]):
