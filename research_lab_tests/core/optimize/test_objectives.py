@@ -17,6 +17,7 @@ from research_lab.core.optimize.losses import sharpe_dd
 from research_lab.core.optimize.objective import count_trades, objective_from_config
 from research_lab.core.optimize.report import pareto_front
 from research_lab.core.optimize.space import parse_space
+from research_lab.core.optimize.tracking import NoopTracker
 from research_lab.core.optimize.usecase import StudyInputs, prepare_study
 
 from .conftest import make_bars
@@ -27,11 +28,18 @@ SMALL = {"params": {"fast": {"type": "int", "low": 5, "high": 30, "step": 5},
                     "slow": {"type": "int", "low": 40, "high": 60, "step": 20}}}
 
 
-def _run(cfg, name, objective=None, space=SMALL, n=12, out=None, **kw):
+def _run(cfg, name, objective=None, space=SMALL, n=12, out=None, tracker=None, **kw):
     return run_study(StudyRequest("sma_cross", "ACME", make_bars(800),
                                   parse_space(space, strategy="sma_cross"), name, n_trials=n,
                                   seed=3, config=cfg, objective=objective, output_dir=out, **kw),
-                     report=out is not None)
+                     report=out is not None, tracker=tracker)
+
+
+class RecordingTracker(NoopTracker):
+    """What the study hands its MLflow tracker at the end (metrics and artifacts)."""
+
+    def finish_study(self, metrics, artifacts, tags, failed=False):
+        self.final, self.artifacts = dict(metrics), dict(artifacts)
 
 
 def test_trades_are_entries_and_reversals():
@@ -157,7 +165,9 @@ def test_a_multi_objective_study_lists_plots_and_serves_its_front(cfg, tmp_path)
                         "slow": {"type": "int", "low": 45, "high": 120, "step": 15}}}
     c = cfg.override("sampler", type="nsga2")
     spec = objective_from_config(c, ["sharpe_ratio", "max_drawdown"])
-    report = _run(c, "pareto-study", spec, space=space, n=16, out=str(tmp_path / "out"))
+    tracker = RecordingTracker()
+    report = _run(c, "pareto-study", spec, space=space, n=16, out=str(tmp_path / "out"),
+                  tracker=tracker)
     front = report.pareto
     trials = {t.number: t for t in report_trials(report)}
     assert front and report.pareto_size == len(front)
@@ -175,6 +185,9 @@ def test_a_multi_objective_study_lists_plots_and_serves_its_front(cfg, tmp_path)
     assert md["pareto_size"].value == len(front)
     assert f"| {front[0]['trial']} |" in md["pareto_front"].value
     assert _progress("pareto-study")["pareto"] == front
+    assert tracker.final["pareto_size"] == len(front)                       # MLflow
+    assert tracker.artifacts["pareto.json"].endswith("pareto.json")
+    assert tracker.artifacts["plots/pareto.png"].endswith("pareto.png")
 
 
 def report_trials(report):
