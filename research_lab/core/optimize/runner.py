@@ -248,6 +248,7 @@ class RunOutcome:
     elapsed_s: float
     storage_url: str = ""
     wfe_target: float = 0.7
+    child_runs: int | None = None   # tracking.child_runs: None = every trial already logged
 
 
 def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now: Any = None,
@@ -292,7 +293,8 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
                 "space": str(defn.space.to_dict()["params"])[:500]},
         tags={"plan": defn.plan.describe()}))
     monitor = TrialMonitor(study, tracker, interval=cfg.tracking.batch_seconds,
-                           on_progress=on_progress).start()
+                           on_progress=on_progress,
+                           log_each=cfg.tracking.child_runs is None).start()
     prices = defn.plan.in_sample(request.bars)
     deadline = budget.deadline.timestamp()
     rounds, codes, retried, stopped, started = 0, [], [], "n_trials", []
@@ -347,7 +349,8 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
         if "failed_trial" in t.system_attrs
     })
     outcome = RunOutcome(study, defn, budget, stopped, rounds, codes, retried,
-                         time.monotonic() - t0, url, cfg.walkforward.wfe_target)
+                         time.monotonic() - t0, url, cfg.walkforward.wfe_target,
+                         cfg.tracking.child_runs)
     if not report:
         return outcome
     from research_lab.core.optimize.report import finish_study
