@@ -18,7 +18,7 @@ Usage::
 
     nice python benchmarks/optimize_study_scale.py [--trials 20000] [--child-runs 100]
         [--workers 1] [--storage URL (default: the embedded journal file)]
-        [--space config/param_spaces/bollinger.yaml]
+        [--space config/param_spaces/bollinger.yaml] [--sampler cmaes]
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ def main() -> int:
     ap.add_argument("--storage", default=None,
                     help="Optuna storage URL (default: a fresh embedded journal file)")
     ap.add_argument("--space", default=str(SPACE))
+    ap.add_argument("--sampler", default=None,
+                    help="sampler.type for this study (default: config/optimize.yaml's, TPE)")
     args = ap.parse_args()
     for name in ("trials", "workers"):
         if getattr(args, name) < 1:
@@ -65,6 +67,7 @@ def main() -> int:
     bars = orcl_bars()
     space = load_space(args.space)
     cfg = bench_config(workers=args.workers).override("tracking", child_runs=args.child_runs)
+    cfg = cfg.override("sampler", type=args.sampler)
     name = f"scale-{uuid.uuid4().hex[:8]}"
     out = Path(os.environ["RESEARCH_LAB_HOME"]) / "report"
     tracker = MlflowStudyTracker()
@@ -96,7 +99,8 @@ def main() -> int:
     load = open("/proc/loadavg").read().split()[:3]
     print(f"{space.strategy} on ORCL ({len(bars)} bars), {args.trials} trials, "
           f"{args.workers} worker(s), storage {S.mask(outcome.storage_url)}, "
-          f"tracking.child_runs {args.child_runs}; load average {' '.join(load)}")
+          f"sampler {cfg.sampler.type}, tracking.child_runs {args.child_runs}; "
+          f"load average {' '.join(load)}")
     print(f"trials: {report.counts}")
     print(f"trial loop: {t_loop:.0f} s ({len(trials) / span:.1f} trials/s between the first "
           f"start and the last completion)")
