@@ -180,7 +180,7 @@ def pg_section(args, bars, tracking: bool) -> None:
                 print(f"PostgreSQL {kind}: storage-only {rate:.1f} trials/s "
                       f"({args.storage_trials} trials, 1 process; {load()})")
                 continue
-            storage = S.open_storage(pg_kind_url(kind, url), create_tables=True)
+            storage = S.open_storage(pg_kind_url(kind, url), create_tables=True, worker=True)
             rate, trips = storage_only(storage, args.storage_trials)
         finally:
             drop_db(args.pg, url)

@@ -24,11 +24,15 @@ How it stays correct and cheap:
 * **One round-trip per write**: lock, insert, notify and the read of every log since the last
   one this process saw are one multi-statement query; Optuna's read that follows each write
   (``_sync_with_backend``) is answered from that result.
-* **No round-trip for a read when nothing changed**: each append ends with
-  ``pg_notify(channel, last seq)``; each process LISTENs, and a read first drains the
-  notifications already on its socket (no round-trip). If no other process has written past
-  what this one holds, the read returns nothing without asking the server. A notification is
-  sent at commit, after the rows are visible, so a read never misses a committed log.
+* **No round-trip for a worker's read when nothing changed** (``quiet_reads``, the workers'
+  storages only): each append ends with ``pg_notify(channel, last seq)``; each process
+  LISTENs, and a read first drains the notifications already on its socket (no round-trip).
+  If no other process has written past what this one holds, the read returns nothing without
+  asking the server. A notification is sent at commit, after the rows are visible, and is on
+  the socket a moment later: such a read may miss a log committed in the last moment (as if
+  it had run a moment earlier), which a sampler, a pruner or a trial count tolerates. Every
+  other reader (the runner, its monitor, the report, the CLI) reads the table each time, so
+  what it reads after a worker finished includes all of that worker's trials.
 * **Snapshots**: Optuna offers one every 100 trials; this backend stores it only when at
   least ``max(800, upto / 4)`` logs were appended since the stored one (a 20,000-trial study's
   state is tens of MB: storing each would write gigabytes), so a new reader replays at most
@@ -111,8 +115,10 @@ class PgJournalBackend(BaseJournalBackend, BaseJournalSnapshot):
     docstring). Built by :func:`journal_storage`; thread-safe (one lock per backend)."""
 
     def __init__(self, dsn: str, table: str = DEFAULT_TABLE,
-                 synchronous_commit: bool = False, buffer_trial_writes: bool = True) -> None:
+                 synchronous_commit: bool = False, buffer_trial_writes: bool = True,
+                 quiet_reads: bool = False) -> None:
         self._dsn = dsn
+        self._quiet_reads = quiet_reads
         self._table = table
         self._synchronous_commit = synchronous_commit
         self._buffering = buffer_trial_writes
@@ -259,7 +265,7 @@ class PgJournalBackend(BaseJournalBackend, BaseJournalSnapshot):
                 self._known_max = max(self._known_max, log_number_from)
             if not self._ready:
                 dirty = True
-                if self._conn is not None and not self._conn.closed:
+                if self._quiet_reads and self._conn is not None and not self._conn.closed:
                     self._conn.poll()  # notifications already on the socket: no round-trip
                     self._drain()
                     dirty = self._known_max >= self._fetched
@@ -298,9 +304,12 @@ class PgJournalBackend(BaseJournalBackend, BaseJournalSnapshot):
             return bytes(rows[0][1])
 
 
-def journal_storage(url: str, synchronous_commit: bool = False) -> Any:
-    """An Optuna ``JournalStorage`` on ``url`` (``postgresql+journal://...``)."""
+def journal_storage(url: str, synchronous_commit: bool = False,
+                    quiet_reads: bool = False) -> Any:
+    """An Optuna ``JournalStorage`` on ``url`` (``postgresql+journal://...``);
+    ``quiet_reads`` for a worker's own storage (see the module docstring)."""
     from optuna.storages import JournalStorage
 
     dsn, table = parse_url(url)
-    return JournalStorage(PgJournalBackend(dsn, table, synchronous_commit))
+    return JournalStorage(PgJournalBackend(dsn, table, synchronous_commit,
+                                           quiet_reads=quiet_reads))

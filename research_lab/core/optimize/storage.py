@@ -192,10 +192,12 @@ def _engine_url(url: str) -> str:
 
 
 def open_storage(url: str, *, heartbeat: StorageOptions | None = None,
-                 create_tables: bool = False, _locked: bool = False) -> Any:
+                 create_tables: bool = False, _locked: bool = False,
+                 worker: bool = False) -> Any:
     """An Optuna storage for ``url``. ``heartbeat`` turns heartbeats and the retry of stale
     trials on (RDB storages). Workers pass ``create_tables=False`` (the default): the schema
-    was made by :func:`create_study`."""
+    was made by :func:`create_study`. ``worker``: the storage a worker's trial loop uses
+    (on ``postgresql+journal://`` its reads skip the server when nobody else wrote)."""
     import warnings
 
     import optuna
@@ -211,7 +213,8 @@ def open_storage(url: str, *, heartbeat: StorageOptions | None = None,
         from research_lab.core.optimize.pg_journal import journal_storage
 
         try:
-            return journal_storage(url, (heartbeat or StorageOptions()).pg_synchronous_commit)
+            return journal_storage(url, (heartbeat or StorageOptions()).pg_synchronous_commit,
+                                   quiet_reads=worker)
         except psycopg2.OperationalError as exc:
             first = (str(exc).strip().splitlines() or ["connection failed"])[0]
             raise StorageError(f"cannot open {mask(url)}: {first}") from None
@@ -296,12 +299,13 @@ def create_study(url: str, study_name: str, directions: list[str],
 
 
 def load_study(url: str, study_name: str, *, sampler: Any = None, pruner: Any = None,
-               heartbeat: StorageOptions | None = None) -> Any:
-    """Join an existing study by name (``load_if_exists`` semantics without creating)."""
+               heartbeat: StorageOptions | None = None, worker: bool = False) -> Any:
+    """Join an existing study by name (``load_if_exists`` semantics without creating);
+    ``worker``: see :func:`open_storage`."""
     import optuna
 
     try:
-        storage = open_storage(url, heartbeat=heartbeat)
+        storage = open_storage(url, heartbeat=heartbeat, worker=worker)
         return optuna.load_study(study_name=study_name, storage=storage, sampler=sampler,
                                  pruner=pruner)
     except KeyError:

@@ -190,7 +190,7 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
         sampler=make_sampler(defn.sampler, seed=defn.seed, workers=n_workers,
                              worker_index=worker_index, space=defn.space),
         pruner=make_pruner(defn.pruner, n_objectives=len(defn.objective.metrics)),
-        heartbeat=heartbeat)
+        heartbeat=heartbeat, worker=True)
     in_sample = prices if prices is not None else load_in_sample(defn, store_url)
     evaluator = Evaluator(in_sample, defn.strategy, defn.broker)
     if len(evaluator) != defn.plan.is_stop:

@@ -68,7 +68,7 @@ def test_two_processes_appending_to_one_study_get_distinct_complete_trials(pg_ur
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         from research_lab.core.optimize import storage as S
         from research_lab_tests.core.optimize.test_pg_journal import _objective
-        study = S.load_study({url!r}, "pair",
+        study = S.load_study({url!r}, "pair", worker=True,
                              sampler=optuna.samplers.RandomSampler(seed=int(sys.argv[1])))
         study.optimize(_objective, n_trials=40)
     """))
@@ -108,10 +108,11 @@ def test_a_new_reader_starts_from_the_snapshot(pg_url, monkeypatch):
 
 
 @pytest.mark.postgres
-def test_trial_writes_are_buffered_and_a_quiet_read_asks_nothing(pg_url):
+def test_trial_writes_are_buffered_and_a_workers_quiet_read_asks_nothing(pg_url):
     url = _journal(pg_url)
     S.create_study(url, "buf", ["maximize"])
-    study = S.load_study(url, "buf", sampler=optuna.samplers.RandomSampler(seed=5))
+    study = S.load_study(url, "buf", sampler=optuna.samplers.RandomSampler(seed=5),
+                         worker=True)
     backend = study._storage._backend
     before = backend.round_trips
     study.optimize(_objective, n_trials=20)
@@ -119,8 +120,10 @@ def test_trial_writes_are_buffered_and_a_quiet_read_asks_nothing(pg_url):
     # and reads ride along or need no query (nobody else wrote)
     assert (backend.round_trips - before) / 20 <= 3.5
 
-    other = S.load_study(url, "buf")
+    other = S.load_study(url, "buf")  # not a worker: every read asks the server
+    assert len(other.trials) == 20
     trial = study.ask()
+    assert len(other.trials) == 21  # the new trial, at once
     trial.suggest_float("x", -3, 3)  # buffered: not in the table yet
     assert other.trials[-1].params == {} and other.trials[-1].state == TrialState.RUNNING
     study.tell(trial, 1.0)  # the finish writes the buffer first
