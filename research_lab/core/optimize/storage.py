@@ -322,12 +322,24 @@ def load_study(url: str, study_name: str, *, sampler: Any = None, pruner: Any = 
 
 
 def list_studies(url: str) -> list[str]:
+    """The study names of ``url``; none for a database without Optuna's tables yet.
+    A server that cannot be reached is a :class:`StorageError`, never an empty list."""
     import optuna
 
     try:
         return [s.study_name for s in optuna.get_all_study_summaries(open_storage(url))]
-    except Exception:  # noqa: BLE001 - an empty database has no studies
-        return []
+    except StorageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - sorted below: empty database or unusable storage
+        chain, cause = [], exc
+        while cause is not None and len(chain) < 5:  # Optuna wraps the driver's error
+            chain.append(str(cause))
+            cause = cause.__cause__ or cause.__context__
+        text = " | ".join(chain)
+        if "no such table" in text or ('relation "' in text and "does not exist" in text):
+            return []  # a database no study was ever created in has no studies
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise StorageError(f"cannot read the studies of {mask(url)}: {first[:200]}") from None
 
 
 # -- workers and dead trials -------------------------------------------------------------------

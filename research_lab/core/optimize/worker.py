@@ -304,7 +304,11 @@ def open_studies(storage_url: str) -> list[str]:
     from research_lab.core.optimize.definition import ATTR
 
     out = []
-    for name in S.list_studies(storage_url):
+    try:
+        names = S.list_studies(storage_url)
+    except S.StorageError:  # a server blip: a polling worker asks again on its next round
+        return out
+    for name in names:
         try:
             study = S.load_study(storage_url, name)
         except S.StorageError:
