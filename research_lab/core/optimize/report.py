@@ -444,8 +444,18 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
             {"metrics": list(defn.objective.metrics),
              "directions": list(defn.objective.directions), "front": front},
             indent=2, default=str))
+    from research_lab.core.optimize.trials_table import top_trials, write_trials_table
+
+    table = write_trials_table(trials, defn.objective.metrics, folder)
     if tracker is not None:
+        top_k = getattr(outcome, "child_runs", None)
+        if top_k is not None:  # a big study: only the K best trials become child runs
+            from research_lab.core.optimize.tracking import TrialRecord
+
+            tracker.log_trials([TrialRecord.from_trial(t)
+                                for t in top_trials(trials, defn.objective.directions, top_k)])
         artifacts = {f"plots/{k}": v for k, v in plots.items()}
+        artifacts["trials.csv"] = str(table)
         artifacts["leaderboard.md"] = str(folder / "leaderboard.md")
         artifacts["report.json"] = str(folder / "report.json")
         if front is not None:

@@ -251,6 +251,7 @@ class RunOutcome:
     elapsed_s: float
     storage_url: str = ""
     wfe_target: float = 0.7
+    child_runs: int | None = None   # tracking.child_runs: None = every trial already logged
 
 
 def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now: Any = None,
@@ -296,7 +297,8 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
         tags={"plan": defn.plan.describe(),
               **({"feeds": ",".join([defn.symbol, *defn.feeds])} if defn.feeds else {})}))
     monitor = TrialMonitor(study, tracker, interval=cfg.tracking.batch_seconds,
-                           on_progress=on_progress).start()
+                           on_progress=on_progress,
+                           log_each=cfg.tracking.child_runs is None).start()
     prices = defn.plan.in_sample(request.bars)
     feeds = tuple(defn.plan.in_sample(f) for f in request.feeds)
     deadline = budget.deadline.timestamp()
@@ -352,7 +354,8 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
         if "failed_trial" in t.system_attrs
     })
     outcome = RunOutcome(study, defn, budget, stopped, rounds, codes, retried,
-                         time.monotonic() - t0, url, cfg.walkforward.wfe_target)
+                         time.monotonic() - t0, url, cfg.walkforward.wfe_target,
+                         cfg.tracking.child_runs)
     if not report:
         return outcome
     from research_lab.core.optimize.report import finish_study

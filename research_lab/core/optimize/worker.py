@@ -220,7 +220,7 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
         sampler=make_sampler(defn.sampler, seed=defn.seed, workers=n_workers,
                              worker_index=worker_index, space=defn.space),
         pruner=make_pruner(defn.pruner, n_objectives=len(defn.objective.metrics)),
-        heartbeat=heartbeat)
+        heartbeat=heartbeat, worker=True)
     if prices is None and defn.feeds:  # a multi-feed study (.feeds): every symbol, aligned
         from research_lab.core.optimize.feeds import load_in_sample_feeds
 
@@ -304,7 +304,11 @@ def open_studies(storage_url: str) -> list[str]:
     from research_lab.core.optimize.definition import ATTR
 
     out = []
-    for name in S.list_studies(storage_url):
+    try:
+        names = S.list_studies(storage_url)
+    except S.StorageError:  # a server blip: a polling worker asks again on its next round
+        return out
+    for name in names:
         try:
             study = S.load_study(storage_url, name)
         except S.StorageError:
