@@ -207,7 +207,6 @@ def evaluate_policy(
         config = config.replace(evaluation={"max_drawdown_limit": max_drawdown_limit})
     if statistics:
         config = config.replace(statistics=dict(statistics))
-    experiment = tracking.experiment(config.algorithm, RL_FAMILY) if tracking else None
     history = gated_history(store, symbol)
     splits = make_splits(history.bars["session"], config.splits, config.env.window)
     name = strategy or config.evaluation.baseline_strategy
@@ -219,6 +218,7 @@ def evaluate_policy(
     name, resolved, origin = choose_baseline(  # evaluation.baseline_grid is only for its strategy
         home, name, symbol, params, test_start=splits.test[0],
         fit=fit if name == config.evaluation.baseline_strategy else None)
+    experiment = tracking.experiment(config.algorithm, RL_FAMILY) if tracking else None
     label = f"store {store.url}" if store is not None else "store"
     market = load_market_context(*splits.test, frames=history.frames, source=source,
                                  store_label=label)
