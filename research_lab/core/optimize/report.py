@@ -61,6 +61,8 @@ class StudyReport:
     baselines: Any = None           # baselines.Baselines: default params, buy-and-hold, speed
     pareto: list[dict[str, Any]] | None = None   # multi-objective: the front, best first
     cpcv: Any = None                # folds.CPCVFigures: path-wise DSR (CPCV plans)
+    start: str | None = None        # first and last session (ISO) of the study's data (IS +
+    end: str | None = None          # OOS): who reuses its best parameters checks look-ahead
 
     @property
     def complete(self) -> int:
@@ -166,7 +168,7 @@ class StudyReport:
             "study_name", "strategy", "symbol", "storage", "metrics", "directions", "n_trials",
             "counts", "best_trial", "best_params", "best_value", "best_values", "leaderboard",
             "pareto_size", "pareto", "plan", "stopped", "elapsed_s", "deadline", "plots",
-            "retried")}
+            "retried", "start", "end")}
         if self.oos is not None:
             out["oos"] = {"is_value": self.oos.is_value, "oos_value": self.oos.oos_value,
                           "efficiency": self.oos.efficiency, "target": self.oos.target,
@@ -435,7 +437,7 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
         elapsed_s=outcome.elapsed_s,
         deadline=str(outcome.budget.deadline) if outcome.budget is not None else None,
         plots=plots, retried=tuple(outcome.retried), baselines=baselines, pareto=front,
-        cpcv=cpcv,
+        cpcv=cpcv, start=defn.start, end=defn.end,
     )
     (folder / "leaderboard.md").write_text(report.leaderboard_markdown() + "\n")
     (folder / "report.json").write_text(json.dumps(report.to_dict(), indent=2, default=str))
