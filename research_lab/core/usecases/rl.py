@@ -190,6 +190,7 @@ def evaluate_policy(
     from research_lab.core.rl.splits import make_splits
 
     symbol = symbol.strip().upper()
+    require_quality(store, symbol)  # the gate first, as every use case: before the policy
     policy = Path(policy)
     if not policy.exists():
         raise ValueError(f"no policy for {symbol} at {policy}: train one first "
@@ -201,7 +202,6 @@ def evaluate_policy(
         raise ValueError(f"policy {policy} is truncated (training stopped by a guardrail, "
                          f"{cut_short}); train it again within the guardrails, or evaluate it "
                          "anyway with --allow-truncated (launchpad allow_truncated)")
-    require_quality(store, symbol)  # before reading anything else of the symbol's
     config = policy_config(policy)
     if max_drawdown_limit is not None:
         config = config.replace(evaluation={"max_drawdown_limit": max_drawdown_limit})
