@@ -56,3 +56,25 @@ def test_two_container_replicas_sample_different_points():
             study.tell(trial, 0.0)
         draws.append(points)
     assert draws[0] != draws[1]
+
+
+def test_the_cli_worker_seeds_from_host_and_pid_unless_told(monkeypatch, capsys):
+    """``research-lab optimize worker`` in two containers (pid 1 each, other host names) passes
+    different seed offsets; ``--worker-index`` still wins."""
+    import research_lab.core.optimize.worker as worker
+    from research_lab.cli import main
+
+    seen = []
+
+    def fake_serve(url, *, heartbeat, worker_index, idle_exit_s):
+        seen.append(worker_index)
+        return 0
+
+    monkeypatch.setattr(worker, "serve_studies", fake_serve)
+    monkeypatch.setattr(os, "getpid", lambda: 1)
+    for host in CONTAINER_HOSTS[:2]:
+        monkeypatch.setattr(socket, "gethostname", lambda host=host: host)
+        assert main(["optimize", "worker", "--idle-exit", "0"]) == 0
+    assert main(["optimize", "worker", "--idle-exit", "0", "--worker-index", "3"]) == 0
+    assert len(set(seen[:2])) == 2 and min(seen[:2]) >= 1000, seen
+    assert seen[2] == 3
