@@ -6,7 +6,7 @@
 Each scenario runs on a fresh temporary Dagster instance and store (synthetic source), the way
 the single-run backfill policy runs a range: one run per rectangle of partitions. With --pg,
 the Dagster instance (runs, events) and the store live in a new PostgreSQL database that is
-dropped afterwards. Prints wall time, runs, partitions and rows per second.
+dropped afterwards (named ``$BENCH_DB_PREFIX`` + a random suffix; default prefix ``rl_bench_``). Prints wall time, runs, partitions and rows per second.
 """
 
 import argparse
@@ -29,7 +29,7 @@ def environment(pg_admin: str | None):
         if pg_admin:
             import psycopg2
 
-            dbname = f"rl_bench_{uuid.uuid4().hex[:8]}"
+            dbname = f"{os.environ.get('BENCH_DB_PREFIX', 'rl_bench_')}{uuid.uuid4().hex[:8]}"
             admin = psycopg2.connect(pg_admin)
             admin.autocommit = True
             admin.cursor().execute(f'CREATE DATABASE "{dbname}"')

@@ -41,6 +41,8 @@ class OptimizeRequest(BaseModel):
     timeout: Optional[float] = Field(default=None, gt=0, description="seconds")
     metric: str = Field(default="sharpe_ratio", max_length=64, description="objective metric")
     direction: Optional[Literal["maximize", "minimize"]] = Field(default=None)
+    min_trades: Optional[int] = Field(default=None, ge=0, le=1_000_000,
+                                      description="trades a trial needs over its folds")
     sampler: Optional[str] = Field(default=None, max_length=16,
                                    description="tpe | random | grid | qmc | cmaes | gp | nsga2 | "
                                    "nsga3")
@@ -65,7 +67,8 @@ def _validate(req: OptimizeRequest) -> dict[str, Any]:
     """The run config of the study, or HTTP 4xx naming the problem: the request's own values,
     then the stored history (quality gate, bars in the range, walk-forward plan), then the
     market-hours rule, exactly as the run itself will check them."""
-    from research_lab.core.optimize import default_space, load_optimize_config, objective_spec
+    from research_lab.core.optimize import default_space, load_optimize_config
+    from research_lab.core.optimize.objective import objective_from_config
     from research_lab.core.optimize.config import SAMPLERS
     from research_lab.core.optimize.space import parse_space
 
@@ -87,19 +90,23 @@ def _validate(req: OptimizeRequest) -> dict[str, Any]:
     try:
         space = (parse_space(req.param_space, strategy=req.strategy, where="param_space")
                  if req.param_space is not None else default_space(req.strategy))
-        objective = objective_spec(req.metric, req.direction)
     except ValueError as exc:
         raise _unprocessable(str(exc)) from None
     if req.start and req.end and req.start > req.end:
         raise _unprocessable(f"start {req.start} is after end {req.end}")
     cfg = load_optimize_config()
+    try:  # the API never loads a loss function named by a request: metric only
+        objective = objective_from_config(cfg, req.metric, req.direction, loss="",
+                                          min_trades=req.min_trades)
+    except ValueError as exc:
+        raise _unprocessable(str(exc)) from None
     _check_history(req, symbol, space, objective, cfg)
     _check_market_hours(req, cfg)
     config: dict[str, Any] = {
         "n_trials": req.n_trials, "metric": req.metric, "workers": req.workers,
         "param_space_json": json.dumps(space.to_dict()), "tracking": req.tracking,
     }
-    for key in ("timeout", "direction", "seed", "market_hours", "sampler"):
+    for key in ("timeout", "direction", "seed", "market_hours", "sampler", "min_trades"):
         if getattr(req, key) is not None:
             config[key] = getattr(req, key)
     for key in ("start", "end"):
@@ -156,7 +163,7 @@ def _progress(study_id: str) -> dict[str, Any] | None:
     from research_lab.core.optimize import storage as S
     from research_lab.core.optimize.definition import read_definition
     from research_lab.core.optimize.baselines import KPI_ATTR
-    from research_lab.core.optimize.report import leaderboard, trial_counts
+    from research_lab.core.optimize.report import leaderboard, pareto_front, trial_counts
     from research_lab.core.optimize.stopping import STOPPED_ATTR
 
     try:
@@ -176,6 +183,8 @@ def _progress(study_id: str) -> dict[str, Any] | None:
         "best_value": best["values"][0] if best else None,
         "best_params": best["params"] if best else None,
         "leaderboard": board,
+        "pareto": (pareto_front(study, defn.objective.directions)
+                   if defn.objective.multi else None),
         "kpis": study.user_attrs.get(KPI_ATTR),
         "stopped": study.user_attrs.get(STOPPED_ATTR),
     }

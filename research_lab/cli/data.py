@@ -54,12 +54,11 @@ def _store():
 
 
 def last_completed_session() -> date:
-    import pandas as pd
-
     from research_lab.core.marketdata.calendar import TradingCalendar
+    from research_lab.core.marketdata.ingest import utc_now
     from research_lab.core.settings import load_settings
 
-    day = TradingCalendar(load_settings().calendar).last_completed_session(pd.Timestamp.now(tz="UTC"))
+    day = TradingCalendar(load_settings().calendar).last_completed_session(utc_now())
     if day is None:
         raise ValueError("the exchange calendar has no completed session yet")
     return day
@@ -116,11 +115,10 @@ def ingest(symbols: list[str], start: date, end: date, *, only_missing: bool = F
     others: it is named with the reason and the exit code is 1.
     """
     import dagster as dg
-    import pandas as pd
     from tqdm import tqdm
 
     from research_lab.core.marketdata.calendar import TradingCalendar
-    from research_lab.core.marketdata.ingest import check_sessions_closed
+    from research_lab.core.marketdata.ingest import check_sessions_closed, utc_now
     from research_lab.core.marketdata.symbols import validate_symbols
     from research_lab.core.settings import load_settings
     from research_lab.defs.marketdata.backfill import materialize_range
@@ -132,7 +130,7 @@ def ingest(symbols: list[str], start: date, end: date, *, only_missing: bool = F
     if start < date.fromisoformat(SESSION_START):
         raise ValueError(f"--start {start} is before the first session partition {SESSION_START}")
     calendar = TradingCalendar(load_settings().calendar)
-    check_sessions_closed(calendar, {"": [end]}, pd.Timestamp.now(tz="UTC"))
+    check_sessions_closed(calendar, {"": [end]}, utc_now())
     failed: list[str] = []
     codes: list[int] = []
     with dg.DagsterInstance.get() as instance:
@@ -231,7 +229,25 @@ def cmd_remove(args: argparse.Namespace) -> int:
     if args.purge:
         print(f"{done['symbol']}: deleted {done['bars_deleted']} stored bars, their anomaly "
               f"scores and quarantined rows")
+    kind = _offered_by(done["symbol"])
+    if kind:
+        print(f"{done['symbol']}: the {kind} source still offers it, so the market_data_sensor "
+              f"will register it again; remove it from the source (landing file, universe) too")
     return 0
+
+
+def _offered_by(symbol: str) -> str | None:
+    """The configured source's kind when it still lists ``symbol`` (None otherwise, or when
+    the source cannot be listed right now: the removal itself does not depend on it)."""
+    from research_lab.core.marketdata.sources import SourceError, make_source
+    from research_lab.core.settings import load_settings
+
+    settings = load_settings()
+    try:
+        offered = make_source(settings.source_kind, **settings.source_options()).symbols()
+    except (SourceError, ValueError, OSError):
+        return None
+    return settings.source_kind if symbol in offered else None
 
 
 def cmd_show(args: argparse.Namespace) -> int:

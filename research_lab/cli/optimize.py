@@ -57,6 +57,11 @@ def register(sub) -> None:
                    help="objective metric (default sharpe_ratio); twice for multi-objective")
     p.add_argument("--direction", action="append", choices=("maximize", "minimize"),
                    help="per metric (default: the metric's natural direction)")
+    p.add_argument("--loss", metavar="MODULE:FUNCTION",
+                   help="minimize a loss function of one fold's per-bar returns instead of a "
+                   "metric (pkg.mod:fn or file.py:fn; loading it runs its code)")
+    p.add_argument("--min-trades", type=int, metavar="N",
+                   help="trades a trial needs over its folds (config: study.min_trades, 0)")
     p.add_argument("--n-trials", type=int, metavar="N", help="trials to finish (config: 100)")
     p.add_argument("--study-name", metavar="NAME", help="study name (resumes if it exists)")
     p.add_argument("--storage", metavar="URL",
@@ -165,7 +170,8 @@ def _csv_bars(args: argparse.Namespace, symbols: list[str]) -> tuple[str, object
 def _requests(args: argparse.Namespace):
     """Every study to run, fully validated (quality gate, bars, plan) before anything is
     written: :func:`research_lab.core.optimize.usecase.prepare_study` per symbol."""
-    from research_lab.core.optimize import default_space, load_space, objective_spec
+    from research_lab.core.optimize import default_space, load_space
+    from research_lab.core.optimize.objective import objective_from_config
     from research_lab.core.optimize.storage import resolve_storage_url, storage_kind
     from research_lab.core.optimize.usecase import StudyInputs, prepare_study
 
@@ -207,9 +213,10 @@ def _requests(args: argparse.Namespace):
     else:
         space = (load_space(args.param_space, strategy=args.strategy) if args.param_space
                  else default_space(args.strategy))
-    objective = objective_spec(args.metric or [cfg.study.metric],
-                               args.direction or ([cfg.study.direction] if not args.metric
-                                                  or len(args.metric) == 1 else None))
+    if args.min_trades is not None and args.min_trades < 0:
+        raise ValueError(f"--min-trades must be >= 0, got {args.min_trades}")
+    objective = objective_from_config(cfg, args.metric, args.direction, loss=args.loss,
+                                      min_trades=args.min_trades)
     symbols = symbols_arg(args.symbols or [])
     given = dict([_csv_bars(args, symbols)]) if args.csv is not None else dict.fromkeys(symbols)
     requests = []

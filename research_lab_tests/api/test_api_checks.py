@@ -153,3 +153,16 @@ def test_serving_beyond_loopback_needs_a_token(monkeypatch, capsys):
     monkeypatch.delenv("RESEARCH_LAB_API_TOKEN", raising=False)
     assert main(["optimize", "serve", "--host", "0.0.0.0"]) == 2
     assert "set RESEARCH_LAB_API_TOKEN" in capsys.readouterr().err
+
+
+def test_min_trades_and_sharpe_dd_reach_the_run_and_a_loss_is_not_accepted(api):
+    url, calls, _ = api
+    r = post(url, {"strategy": "sma_cross", "symbol": "ACME", "n_trials": 5,
+                   "metric": "sharpe_dd", "min_trades": 4})
+    assert r.status_code == 202, r.text
+    config = calls["launch"][0][1]["ops"]["optimization_study"]["config"]
+    assert config["min_trades"] == 4 and config["metric"] == "sharpe_dd"
+    r = post(url, {"strategy": "sma_cross", "symbol": "ACME", "loss": "os:system"})
+    assert r.status_code == 422 and len(calls["launch"]) == 1   # never loads request code
+    r = post(url, {"strategy": "sma_cross", "symbol": "ACME", "min_trades": -1})
+    assert r.status_code == 422 and "min_trades" in r.text

@@ -1,5 +1,6 @@
 """market_data on a temporary instance: one bad symbol, bad rows, removal, per-partition
-metadata, and the sensor picking up a corrected price."""
+metadata, partitions that have not closed, and the sensor picking up a corrected price (also
+one made while the run re-ingesting the previous one was in flight)."""
 
 from datetime import date
 
@@ -143,6 +144,17 @@ def _rects(result):
     return out
 
 
+def _frozen_csv(landing, close):
+    """A csv source reading a copy of ``landing`` whose June 4th close is ``close`` (what a run
+    that read the file before the last edit saw)."""
+    copy = landing.parent / f"seen-{close}"
+    copy.mkdir(exist_ok=True)
+    text = (landing / "acme.csv").read_text().splitlines()
+    text[-1] = f"2024-06-04,10,11,9,{close},{close},1000"
+    (copy / "acme.csv").write_text("\n".join(text) + "\n")
+    return SourceResource(kind="csv", csv_dir=str(copy))
+
+
 def test_sensor_reingests_a_corrected_price_and_skips_ranges_in_flight(
         lab_env, instance, store, tmp_path, monkeypatch):
     landing = tmp_path / "landing"
@@ -170,6 +182,19 @@ def test_sensor_reingests_a_corrected_price_and_skips_ranges_in_flight(
     csv.write_text(header + "2024-06-03,10,11,9,10.5,10.5,1000\n2024-06-04,10,11,9,10.8,10.8,1000\n")
     busy = _tick(instance, fixed.cursor, now, monkeypatch, source)
     assert not busy.run_requests
+    # that run ends having read the file before the last edit (the store holds 10.7): the next
+    # tick compares the file with the store again and requests the session, under a new key
+    assert materialize_range(instance, ["ACME"], date(2024, 6, 4), date(2024, 6, 4),
+                             resources={**resources, "source": _frozen_csv(landing, 10.7)}).success
+    assert store.read_bars("ACME")["close"].iloc[-1] == 10.7
+    monkeypatch.setattr(sensors, "in_flight_rectangles", lambda inst: [])
+    after = _tick(instance, busy.cursor, now, monkeypatch, source)
+    assert _rects(after) == [("ACME", "ACME", date(2024, 6, 4), date(2024, 6, 4))]
+    assert after.run_requests[0].run_key not in {fixed.run_requests[0].run_key}
+    # once seen and ingested, the same file is not requested again
+    assert materialize_range(instance, ["ACME"], date(2024, 6, 4), date(2024, 6, 4),
+                             resources=resources).success
+    assert not _tick(instance, after.cursor, now, monkeypatch, source).run_requests
     # materialize the correction: the store now holds the new close
     assert materialize_range(instance, ["ACME"], date(2024, 6, 4), date(2024, 6, 4),
                              resources=resources).success
@@ -191,3 +216,35 @@ def test_queued_and_running_ingestion_runs_are_in_flight(lab_env, instance):
                         tags={**tags, RANGE_END_TAG: str(market_key("INITECH", date(2024, 6, 7)))})
     assert in_flight_rectangles(instance) == [
         (frozenset({"ACME", "GLOBEX"}), date(2024, 6, 3), date(2024, 6, 7))]
+
+
+@pytest.mark.parametrize("now, day, last_closed", [
+    # 11:00 New York: today's session before the close
+    ("2024-06-04 15:00Z", date(2024, 6, 4), date(2024, 6, 3)),
+    # after today's close, tomorrow's session
+    ("2024-06-04 21:30Z", date(2024, 6, 5), date(2024, 6, 4)),
+])
+def test_a_partition_that_has_not_closed_fails_in_one_line_and_records_nothing(
+        lab_env, instance, store, monkeypatch, now, day, last_closed):
+    """Launched from the UI or a backfill: the run fails with one line naming the session, the
+    store is untouched and the partition is failed, never an empty materialization."""
+    from research_lab.core.marketdata import ingest
+
+    monkeypatch.setattr(ingest, "utc_now", lambda: pd.Timestamp(now))
+    result = materialize_range(instance, ["ACME"], date(2024, 6, 3), day, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    line = (f"session {day} has not closed yet (last closed session: {last_closed}); "
+            "a session is ingested only after its close")
+    assert failure.event_specific_data.user_failure_data.description == line
+    assert failure.event_specific_data.error.message.strip().endswith(line)
+    assert len(failure.event_specific_data.error.message.strip().splitlines()) == 1
+    assert store.symbols() == [] and store.sessions("ACME") == []
+    assert _materializations(instance) == {}
+    key = str(market_key("ACME", day))
+    assert _status(instance, [key])[key] == dg.AssetPartitionStatus.FAILED
+
+    # after the close the same partitions are ingested
+    monkeypatch.setattr(ingest, "utc_now", lambda: pd.Timestamp(f"{day} 21:30Z"))
+    assert materialize_range(instance, ["ACME"], date(2024, 6, 3), day).success
+    assert store.sessions("ACME")[-1] == day

@@ -8,15 +8,16 @@ import dagster as dg
 from research_lab.defs.marketdata.requests import RANGE_END_TAG, RANGE_START_TAG
 from research_lab.defs.marketdata.assets import market_data
 from research_lab.defs.marketdata.schedules import nightly_ingest_schedule
-from research_lab.defs.partitions import split_market_key
-from research_lab.defs.resources import StoreResource, default_resources
+from research_lab.defs.partitions import market_key, market_partitions, split_market_key
+from research_lab.defs.resources import CalendarResource, StoreResource, default_resources
 
 NY = ZoneInfo("America/New_York")
 
 
 def _tick(instance, when):
     with dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=when, resources={"store": StoreResource()}
+        instance=instance, scheduled_execution_time=when,
+        resources={"store": StoreResource(), "calendar": CalendarResource()},
     ) as ctx:
         return nightly_ingest_schedule(ctx)
 
@@ -63,3 +64,70 @@ def test_today_for_all_symbols_in_one_run_plus_gaps(lab_env, instance, store):
     assert result.success
     assert store.last_session("GLOBEX") == date(2024, 6, 10)
     assert store.last_session("ACME") == date(2024, 6, 10)
+
+
+def _rect(request):
+    (s0, d0), (s1, d1) = map(split_market_key, (request.partition_key_range.start,
+                                                  request.partition_key_range.end))
+    return s0, s1, d0, d1
+
+
+def _run(instance, request, **kwargs):
+    """The request run as the daemon runs it: market_data_job with the request's tags."""
+    from research_lab.definitions import defs
+
+    job = defs.resolve_job_def("market_data_job")
+    return job.execute_in_process(instance=instance, tags=request.tags, **kwargs)
+
+
+def test_an_exchange_holiday_is_requested_the_next_evening_not_the_same(lab_env, instance, store):
+    """July 4th 2024 (Thursday) is no session: at 18:30 that day has not ended, so no run for it
+    (the asset would refuse it); on Friday evening it comes as a gap, with Friday itself."""
+    instance.add_dynamic_partitions("symbol", ["ACME"])
+    from research_lab.core.marketdata.planning import weekdays
+    from research_lab.defs.resources import SourceResource
+
+    days = weekdays(date(2023, 1, 2), date(2024, 7, 3))
+    store.write_partitions("ACME", days, SourceResource().get().fetch("ACME", days[0], days[-1]),
+                           source="synthetic")
+    holiday = _tick(instance, datetime(2024, 7, 4, 18, 30, tzinfo=NY))
+    assert isinstance(holiday, dg.SkipReason) and "2024-07-04" in holiday.skip_message
+    friday = _tick(instance, datetime(2024, 7, 5, 18, 30, tzinfo=NY))
+    assert sorted(_rect(r) for r in friday) == [
+        ("ACME", "ACME", date(2024, 7, 4), date(2024, 7, 4)),
+        ("ACME", "ACME", date(2024, 7, 5), date(2024, 7, 5)),
+    ]
+
+
+def test_an_unserved_symbol_fails_alone_in_the_nightly_run(lab_env, instance, store):
+    """BOGUS (a typo, a delisting) is registered but the source does not serve it: the nightly
+    run of every symbol stores ACME and GLOBEX and materializes their partitions, and marks
+    BOGUS's partition failed with the reason."""
+    instance.add_dynamic_partitions("symbol", ["ACME", "BOGUS", "GLOBEX"])
+    requests = _tick(instance, datetime(2024, 6, 10, 18, 30, tzinfo=NY))
+    tonight = requests[0]
+    assert _rect(tonight) == ("ACME", "GLOBEX", date(2024, 6, 10), date(2024, 6, 10))
+
+    result = _run(instance, tonight, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.event_specific_data.error.message
+    assert "1 symbol(s) failed" in message and "BOGUS (1 partitions)" in message
+    assert "no symbol 'BOGUS'" in message
+    day = date(2024, 6, 10)
+    keys = {s: str(market_key(s, day)) for s in ("ACME", "BOGUS", "GLOBEX")}
+    status = instance.get_status_by_partition(
+        dg.AssetKey("market_data"), partition_keys=list(keys.values()),
+        partitions_def=market_partitions)
+    assert status[keys["ACME"]] == dg.AssetPartitionStatus.MATERIALIZED
+    assert status[keys["GLOBEX"]] == dg.AssetPartitionStatus.MATERIALIZED
+    assert status[keys["BOGUS"]] == dg.AssetPartitionStatus.FAILED
+    assert store.last_session("ACME") == day and store.last_session("GLOBEX") == day
+    assert store.sessions("BOGUS") == []
+
+    # the next evening: the others get their day; BOGUS's failed day stays a gap, requested
+    # for BOGUS alone (the others' gap runs are not held back by it)
+    later = [_rect(r) for r in _tick(instance, datetime(2024, 6, 11, 18, 30, tzinfo=NY))]
+    assert later[0] == ("ACME", "GLOBEX", date(2024, 6, 11), date(2024, 6, 11))
+    bogus = [r for r in later if r[0] == "BOGUS"]
+    assert bogus and bogus[0][1] == "BOGUS" and bogus[0][3] == day

@@ -4,7 +4,9 @@
 directly. It returns the partitions to request and the next cursor; the cursor remembers what
 was already requested (per symbol, a watermark session; per landing file, its mtime and size)
 so that nothing is requested twice. Partitions of runs still in flight (``in_flight``) are never
-requested again, whatever the cursor says.
+requested again, whatever the cursor says; a file with a changed session that is in flight is
+not marked seen, so the next tick compares it with the store again once that run has ended (the
+run may have read the file before the latest change, which is then requested, not lost).
 
 A new or changed landing file is compared session by session with the store: a session is
 requested when the store lacks it or holds a different data version (a corrected price), and
@@ -103,8 +105,10 @@ def discover(
             if cursor.files.get(str(path)) == signature or symbol_problem(symbol):
                 continue
             changed = _changed_sessions(source, store, symbol, earliest, last)
+            waiting = [d for d in changed if busy(symbol, d)]
             changed = [d for d in changed if not busy(symbol, d)]
-            cursor.files[str(path)] = signature
+            if not waiting:  # else look again once those runs end: they may have read it early
+                cursor.files[str(path)] = signature
             signatures.append(f"{path}={signature}")
             if changed:
                 gaps[symbol] = _runs(changed)

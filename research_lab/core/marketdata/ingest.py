@@ -90,6 +90,12 @@ class IngestReport:
         return not self.failures
 
 
+def utc_now() -> pd.Timestamp:
+    """The current instant in UTC: the clock of every "has this session closed?" decision (one
+    function, so that tests can set the time)."""
+    return pd.Timestamp.now(tz="UTC")
+
+
 def not_yet_happened(calendar, days, now) -> list[date]:
     """The days among ``days`` that have not happened at ``now``: a session before its close,
     a weekday that is not a session before it ends (in the exchange's time zone)."""
@@ -148,7 +154,7 @@ def ingest_partitions(
     """
     from research_lab.core.marketdata.sources import SourceError
 
-    check_sessions_closed(calendar, requests, pd.Timestamp.now(tz="UTC") if now is None else now)
+    check_sessions_closed(calendar, requests, utc_now() if now is None else now)
     summaries, failures = [], []
     items = [(sym, sorted(set(days))) for sym, days in requests.items() if days]
     for i in range(0, len(items), WRITE_CHUNK):

@@ -56,6 +56,8 @@ class StudySettings(_Section):
     seed: StrictInt | None = _f(42, "null or an integer")
     enqueue_defaults: StrictBool = _f(True, "true or false")
     enqueue: tuple[dict[str, Any], ...] = _f((), "a list of parameter mappings")
+    min_trades: StrictInt = _f(0, "an integer >= 0", ge=0)
+    loss: str | None = _f(None, "null or a loss function reference module:function")
 
 
 class SamplerSettings(_Section):
@@ -65,12 +67,17 @@ class SamplerSettings(_Section):
     constant_liar: Union[Literal["auto"], StrictBool] = _f("auto", "auto, true or false")
 
 
+PRUNERS = ("median", "optuna_median", "wilcoxon", "none")
+FOLD_SCHEMES = ("walk_forward", "calendar", "cpcv")
+
+
 class PrunerSettings(_Section):
-    type: Literal["median", "optuna_median", "none"] = _f(
-        "median", "median, optuna_median or none")
+    type: Literal[PRUNERS] = _f(  # type: ignore[valid-type]
+        "median", "one of " + ", ".join(PRUNERS))
     n_startup_trials: StrictInt = _f(10, "an integer >= 0", ge=0)
     n_warmup_steps: StrictInt = _f(0, "an integer >= 0", ge=0)
     interval_steps: StrictInt = _f(1, "an integer >= 1", ge=1)
+    p_threshold: Num = _f(0.1, "a p-value in (0, 1)", gt=0, lt=1)
 
 
 class WalkForwardSettings(_Section):
@@ -78,6 +85,12 @@ class WalkForwardSettings(_Section):
     oos_fraction: Num = _f(0.2, "a fraction in (0, 1)", gt=0, lt=1)
     embargo_bars: StrictInt = _f(0, "an integer >= 0", ge=0)
     wfe_target: Num = _f(0.7, "a number > 0", gt=0)
+    scheme: Literal[FOLD_SCHEMES] = _f(  # type: ignore[valid-type]
+        "walk_forward", "one of " + ", ".join(FOLD_SCHEMES))
+    calendar_freq: str = _f("QS", "a pandas frequency (MS, QS, YS, ...)", min_length=1)
+    cpcv_test_folds: StrictInt = _f(2, "an integer >= 2", ge=2)
+    cpcv_purge_bars: StrictInt = _f(0, "an integer >= 0", ge=0)
+    cpcv_embargo_bars: StrictInt = _f(0, "an integer >= 0", ge=0)
 
 
 class StorageSettings(_Section):

@@ -14,6 +14,15 @@ Directions
     ``minimize`` for volatility, ulcer index, drawdown duration and losing streaks. A study may
     override it.
 
+Drawdown-penalised Sharpe, user loss, minimum trades (:mod:`.losses`)
+    ``sharpe_dd`` (Sharpe x (1 + max drawdown)) is a metric like the others; a user's loss
+    function (``loss``: ``module:function``) replaces the metrics with one value to minimize
+    (metric name ``custom_loss``). ``min_trades`` > 0 asks each trial for at least that many
+    trades over its folds (see :mod:`.worker`: an Optuna constraint for the samplers that
+    support them, else the trial is pruned as ``too_few_trades``).
+    :func:`objective_from_config` is the one place the CLI, the Dagster asset and the HTTP
+    API turn their settings into an :class:`ObjectiveSpec`.
+
 Multi-objective
     :class:`ObjectiveSpec` takes one or more metrics, e.g. ``("sharpe_ratio", "max_drawdown")``
     with ``("maximize", "maximize")``: the study then returns a Pareto front (``best_trials``)
@@ -53,7 +62,11 @@ def returns_metrics() -> tuple[str, ...]:
 
 
 def natural_direction(metric: str) -> str:
-    return "minimize" if metric in MINIMIZE else "maximize"
+    from research_lab.core.optimize.losses import DERIVED_DIRECTIONS, LOSS_METRIC
+
+    if metric == LOSS_METRIC:
+        return "minimize"
+    return DERIVED_DIRECTIONS.get(metric, "minimize" if metric in MINIMIZE else "maximize")
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,8 @@ class ObjectiveSpec:
     directions: tuple[str, ...] = ("maximize",)
     nan_score: float = 0.0
     periods: int = 252
+    loss: str | None = None        # module:function of a user's loss (metric custom_loss)
+    min_trades: int = 0            # trades a trial needs over its folds (0: no minimum)
 
     @property
     def multi(self) -> bool:
@@ -74,17 +89,29 @@ class ObjectiveSpec:
         return self.metrics[0]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"metrics": list(self.metrics), "directions": list(self.directions),
-                "nan_score": self.nan_score, "periods": self.periods}
+        out = {"metrics": list(self.metrics), "directions": list(self.directions),
+               "nan_score": self.nan_score, "periods": self.periods}
+        if self.loss is not None:  # only when set: definitions of older studies still match
+            out["loss"] = self.loss
+        if self.min_trades:
+            out["min_trades"] = self.min_trades
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ObjectiveSpec:
+        if data.get("loss"):
+            return ObjectiveSpec(tuple(data["metrics"]), tuple(data["directions"]),
+                                 float(data.get("nan_score", 0.0)), int(data.get("periods", 252)),
+                                 data["loss"], int(data.get("min_trades", 0)))
         return objective_spec(list(data["metrics"]), list(data["directions"]),
-                              nan_score=data.get("nan_score", 0.0), periods=data.get("periods", 252))
+                              nan_score=data.get("nan_score", 0.0), periods=data.get("periods", 252),
+                              min_trades=int(data.get("min_trades", 0)))
 
     def scorer(self) -> Callable[[np.ndarray, Any], tuple[float, ...]]:
         """``f(returns, sessions) -> one score per metric`` (clean floats)."""
-        fast = all(m in FAST for m in self.metrics)
+        from research_lab.core.optimize.losses import DERIVED, load_loss
+
+        fast = all(m in FAST or m in DERIVED for m in self.metrics)
         metrics, nan_score, periods = self.metrics, self.nan_score, self.periods
 
         def clean(v: float) -> float:
@@ -93,6 +120,13 @@ class ObjectiveSpec:
                 return nan_score
             return max(-CLIP, min(CLIP, v))
 
+        if self.loss is not None:
+            fn = load_loss(self.loss)
+
+            def loss(r: np.ndarray, sessions: Any = None) -> tuple[float, ...]:
+                return (clean(fn(r)),)
+            return loss
+
         if fast:
             from research_lab.core.metrics.fast import fast_metrics
 
@@ -100,7 +134,8 @@ class ObjectiveSpec:
                 if r.size < 2:
                     return tuple(nan_score for _ in metrics)
                 out = fast_metrics(r, periods=periods)
-                return tuple(clean(out[m]) for m in metrics)
+                return tuple(clean(DERIVED[m](out) if m in DERIVED else out[m])
+                             for m in metrics)
             return score
 
         def full(r: np.ndarray, sessions: Any = None) -> tuple[float, ...]:
@@ -112,19 +147,22 @@ class ObjectiveSpec:
                 return tuple(nan_score for _ in metrics)
             index = sessions if sessions is not None else pd.RangeIndex(r.size)
             out = performance_report(pd.Series(r, index=index), periods=periods)
-            return tuple(clean(out[m]) for m in metrics)
+            return tuple(clean(DERIVED[m](out) if m in DERIVED else out[m]) for m in metrics)
         return full
 
 
 def objective_spec(metrics: str | Sequence[str] = "sharpe_ratio",
                    directions: str | Sequence[str | None] | None = None, *,
-                   nan_score: float = 0.0, periods: int = 252) -> ObjectiveSpec:
+                   nan_score: float = 0.0, periods: int = 252,
+                   min_trades: int = 0) -> ObjectiveSpec:
     """Validated :class:`ObjectiveSpec`; ``directions`` default to each metric's natural one.
     Raises ``ValueError`` naming a bad metric (with the valid ones) or direction."""
     names = [metrics] if isinstance(metrics, str) else list(metrics)
     if not names:
         raise ValueError("an objective needs at least one metric")
-    valid = returns_metrics()
+    from research_lab.core.optimize.losses import DERIVED
+
+    valid = (*returns_metrics(), *DERIVED)
     for m in names:
         if m not in valid:
             raise ValueError(f"unknown metric {m!r} for an objective; valid: {', '.join(valid)}")
@@ -143,7 +181,52 @@ def objective_spec(metrics: str | Sequence[str] = "sharpe_ratio",
         if d not in DIRECTIONS:
             raise ValueError(f"direction {d!r} for {m} is not one of {', '.join(DIRECTIONS)}")
         out.append(d)
-    return ObjectiveSpec(tuple(names), tuple(out), float(nan_score), int(periods))
+    if isinstance(min_trades, bool) or not isinstance(min_trades, int) or min_trades < 0:
+        raise ValueError(f"min_trades must be an integer >= 0, got {min_trades!r}")
+    return ObjectiveSpec(tuple(names), tuple(out), float(nan_score), int(periods),
+                         min_trades=min_trades)
+
+
+def objective_from_config(config: Any, metrics: str | Sequence[str] | None = None,
+                          directions: str | Sequence[str | None] | None = None, *,
+                          loss: str | None = None, min_trades: int | None = None) -> ObjectiveSpec:
+    """The study's objective from ``config`` (an :class:`~.config.OptimizeConfig`) and the
+    caller's overrides (CLI flags, Dagster config, API fields; ``None``: the config's).
+    The one code path of the CLI, the asset and the API. A ``loss`` reference is loaded here
+    (``ValueError`` naming it when it does not load), and excludes ``metrics``."""
+    from research_lab.core.optimize.losses import LOSS_METRIC, load_loss, normalize_reference
+
+    study = config.study
+    trades = study.min_trades if min_trades is None else min_trades
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if isinstance(directions, str):
+        directions = [directions]
+    loss = loss if loss is not None else (study.loss if not metrics else None)
+    if loss:
+        if metrics:
+            raise ValueError("give a metric or a loss function, not both")
+        load_loss(loss)
+        if directions and any(d not in (None, "minimize") for d in directions):
+            raise ValueError("a loss function is minimized: --direction must be minimize")
+        base = objective_spec("sharpe_ratio", min_trades=trades)  # validates min_trades
+        return ObjectiveSpec((LOSS_METRIC,), ("minimize",), base.nan_score, base.periods,
+                             normalize_reference(loss), trades)
+    names = list(metrics) if metrics else [study.metric]
+    if not directions:
+        directions = [study.direction] if not metrics else None
+    return objective_spec(names, directions, min_trades=trades)
+
+
+def count_trades(fill_sizes: np.ndarray) -> int:
+    """Trades opened by a sequence of signed fills: a fill that opens a position from flat,
+    or reverses one (long to short or back). Closing fills are not trades of their own."""
+    pos = np.cumsum(fill_sizes)
+    prev = pos - fill_sizes
+    eps = 1e-12
+    opened = (np.abs(prev) <= eps) & (np.abs(pos) > eps)
+    flipped = prev * pos < -eps
+    return int(np.count_nonzero(opened | flipped))
 
 
 class Evaluator:
@@ -184,6 +267,7 @@ class Evaluator:
         self._args = self.broker.kernel_args()
         self._cache = LineCache(self.prices)
         n = len(self.prices)
+        self.last_trades: int | None = None
         self._buffers = tuple(np.empty(n) for _ in range(4)) + (np.empty(n, dtype=np.int64),)
 
     def __len__(self) -> int:
@@ -206,6 +290,7 @@ class Evaluator:
         from research_lab.core.backtest.kernels import simulate
 
         stop = len(self) if stop is None else stop
+        self.last_trades = None  # trades of this call (fast engine only): entries and reversals
         if self.ref.kind == "backtrader":  # the strategy's own code, on backtrader, per fold
             from research_lab.core.strategies.folds import backtrader_fold_returns
 
@@ -224,8 +309,9 @@ class Evaluator:
         else:
             equity, size, price, comm, bar = (b[:n] for b in self._buffers)
             p = self.prices
-            simulate(p.open[start:stop], p.close[start:stop], part, *self._args,
-                     equity, bar, size, price, comm)
+            fills = simulate(p.open[start:stop], p.close[start:stop], part, *self._args,
+                             equity, bar, size, price, comm)[1]
+            self.last_trades = count_trades(size[:fills])
         out = np.empty(n)
         out[0] = equity[0] / self.broker.cash - 1.0
         np.divide(equity[1:], equity[:-1], out=out[1:])

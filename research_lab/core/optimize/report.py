@@ -5,14 +5,17 @@ plots; and the close of the tracker's parent run.
 
 * counts of trials completed / pruned (infeasible ones among them) / failed / retried;
 * the leaderboard: the top 10 completed trials by the objective, with their fold scores;
-* best parameters and value (multi-objective: the Pareto front's size, and the front's best
-  trial by the first metric as "best");
+* best parameters and value (multi-objective: the Pareto front, listed in the report and
+  ``pareto.json`` and plotted in ``pareto.png``, and the front's best trial by the first
+  metric as "best"); with a minimum number of trades, only feasible trials (Optuna
+  constraints) are ranked;
 * the held-out period: the best parameters run once on it; IS and OOS values and the
   walk-forward efficiency OOS / IS against the target (0.7);
 * the deflated Sharpe ratio of the best trial given the study's real number of trials, and
   the probability of backtest overfitting by CSCV over every tried configuration's in-sample
   returns (recomputed here from the parameters: ~1 ms per trial, so the workers never ship
-  return series through the storage);
+  return series through the storage); with CPCV folds, PBO over the CPCV splits and the
+  deflated Sharpe ratio of each backtest path instead (:func:`.folds.cpcv_overfitting`);
 * two PNG plots (matplotlib, Agg): optimization history and parameter importance.
 """
 
@@ -56,6 +59,8 @@ class StudyReport:
     plots: dict[str, str] = field(default_factory=dict)
     retried: tuple[int, ...] = ()
     baselines: Any = None           # baselines.Baselines: default params, buy-and-hold, speed
+    pareto: list[dict[str, Any]] | None = None   # multi-objective: the front, best first
+    cpcv: Any = None                # folds.CPCVFigures: path-wise DSR (CPCV plans)
 
     @property
     def complete(self) -> int:
@@ -82,6 +87,10 @@ class StudyReport:
             out.update(deflated_sharpe=self.dsr.dsr, dsr_n_trials=self.dsr.n_trials)
         if self.pbo is not None:
             out["pbo"] = self.pbo.pbo
+        if self.pareto is not None:
+            out["pareto_size"] = len(self.pareto)
+        if self.cpcv is not None:
+            out.update(cpcv_paths=self.cpcv.n_paths, cpcv_median_path_dsr=self.cpcv.median_dsr)
         if self.baselines is not None:
             out.update(self.baselines.figures())
         return {k: float(v) for k, v in out.items() if v is not None and math.isfinite(float(v))}
@@ -115,6 +124,9 @@ class StudyReport:
                          f"{self.best_trial}) params {self.best_params}")
         if self.pareto_size is not None:
             lines.append(f"Pareto front: {self.pareto_size} trial(s) over {', '.join(self.metrics)}")
+            for row in self.pareto or []:
+                values = ", ".join(f"{m} {v:.4f}" for m, v in zip(self.metrics, row["values"]))
+                lines.append(f"  trial {row['trial']}: {values} params {row['params']}")
         if self.baselines is not None:
             lines.append(self.baselines.summary_line())
         if self.oos is not None:
@@ -127,9 +139,14 @@ class StudyReport:
             lines.append(f"deflated Sharpe {self.dsr.dsr:.3f} (Sharpe {sr:.2f} vs {sr0:.2f} "
                          f"expected from the best of {self.dsr.n_trials} skill-less trials)")
         if self.pbo is not None:
-            lines.append(f"probability of backtest overfitting {self.pbo.pbo:.2f} (CSCV, "
+            how = "CPCV" if self.cpcv is not None else "CSCV"
+            lines.append(f"probability of backtest overfitting {self.pbo.pbo:.2f} ({how}, "
                          f"{self.pbo.n_splits} groups, {self.pbo.n_combinations} splits, "
                          f"{self.pbo.n_trials} configurations)")
+        if self.cpcv is not None:
+            dsr = " ".join(f"{d:.2f}" for d in self.cpcv.path_dsr)
+            lines.append(f"deflated Sharpe per CPCV path ({self.cpcv.n_paths} paths): {dsr}; "
+                         f"median {self.cpcv.median_dsr:.3f}")
         return lines
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,7 +165,8 @@ class StudyReport:
         out = {k: getattr(self, k) for k in (
             "study_name", "strategy", "symbol", "storage", "metrics", "directions", "n_trials",
             "counts", "best_trial", "best_params", "best_value", "best_values", "leaderboard",
-            "pareto_size", "plan", "stopped", "elapsed_s", "deadline", "plots", "retried")}
+            "pareto_size", "pareto", "plan", "stopped", "elapsed_s", "deadline", "plots",
+            "retried")}
         if self.oos is not None:
             out["oos"] = {"is_value": self.oos.is_value, "oos_value": self.oos.oos_value,
                           "efficiency": self.oos.efficiency, "target": self.oos.target,
@@ -161,6 +179,8 @@ class StudyReport:
                           "n_combinations": self.pbo.n_combinations, "n_trials": self.pbo.n_trials}
         if self.baselines is not None:
             out["baselines"] = self.baselines.to_dict()
+        if self.cpcv is not None:
+            out["cpcv"] = self.cpcv.to_dict()
         return clean(out)
 
 
@@ -188,7 +208,8 @@ def leaderboard(trials: list[Any], directions: tuple[str, ...], top: int = TOP) 
     sampled twice shows once, as its first trial)."""
     from optuna.trial import TrialState
 
-    done = [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None]
+    done = [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None
+            and feasible(t)]
     sign = -1.0 if directions[0] == "maximize" else 1.0
     done.sort(key=lambda t: (sign * t.values[0], t.number))
     unique, seen = [], set()
@@ -205,6 +226,51 @@ def leaderboard(trials: list[Any], directions: tuple[str, ...], top: int = TOP) 
         rows.append({"rank": rank, "trial": t.number, "values": [float(v) for v in t.values],
                      "params": dict(t.params), "folds": [float(f) for f in folds]})
     return rows
+
+
+def feasible(trial: Any) -> bool:
+    """No Optuna constraint of the trial is violated (e.g. it has at least ``min_trades``)."""
+    return all(v <= 0 for v in trial.constraints.values())
+
+
+def pareto_front(study: Any, directions: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The Pareto front of a multi-objective study (Optuna's ``best_trials``: feasible,
+    non-dominated, completed), best first by the first objective; a repeated point shows
+    once (its first trial)."""
+    sign = -1.0 if directions[0] == "maximize" else 1.0
+    front = sorted((t for t in study.best_trials if t.user_attrs.get("reused_from") is None),
+                   key=lambda t: (sign * t.values[0], t.number))
+    return [{"trial": t.number, "values": [float(v) for v in t.values],
+             "params": dict(t.params)} for t in front]
+
+
+def write_pareto_plot(study: Any, front: list[dict[str, Any]], metrics: tuple[str, ...],
+                      path: Path) -> str:
+    """``pareto.png``: every completed trial on the first two objectives, the front marked."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from optuna.trial import TrialState
+
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.values and len(t.values) >= 2]
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    if done:
+        ax.scatter([t.values[0] for t in done], [t.values[1] for t in done], s=10, alpha=0.4,
+                   color="grey", label=f"trials ({len(done)})")
+    if front:
+        pts = sorted((r["values"][0], r["values"][1]) for r in front)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color="C3",
+                label=f"Pareto front ({len(front)})")
+    ax.set_xlabel(metrics[0])
+    ax.set_ylabel(metrics[1] if len(metrics) > 1 else "")
+    ax.set_title(f"Pareto front: {study.study_name}")
+    ax.legend(loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return str(path)
 
 
 def _tried(trials: list[Any]) -> list[Any]:
@@ -233,10 +299,15 @@ def overfitting_figures(trials: list[Any], defn: Any, evaluator_is: Any,
     sharpes = np.array([per_bar_sharpe(c) for c in columns])
     best = evaluator_is.returns(defn.space.complete(best_params))
     dsr = deflated_sharpe_ratio(best, sharpes, n_trials=len(tried))
-    pbo = None
-    if matrix.shape[1] >= 2 and matrix.shape[0] >= 8:
+    pbo = cpcv = None
+    if matrix.shape[1] >= 2 and defn.plan.scheme == "cpcv":
+        from research_lab.core.optimize.folds import cpcv_overfitting
+
+        cpcv = cpcv_overfitting(matrix, defn.plan, n_trials=len(tried))
+        pbo = cpcv.pbo
+    elif matrix.shape[1] >= 2 and matrix.shape[0] >= 8:
         pbo = probability_of_backtest_overfitting(matrix, n_splits=16)
-    return dsr, pbo
+    return dsr, pbo, cpcv
 
 
 def write_plots(study: Any, folder: Path, metric: str) -> dict[str, str]:
@@ -321,20 +392,21 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
     trials = study.get_trials(deepcopy=False)
     counts = trial_counts(trials)
     board = leaderboard(trials, defn.objective.directions)
-    best_trial = best_params = best_value = best_values = pareto = None
-    complete = [t for t in trials if t.state.name == "COMPLETE"]
-    if complete:
+    best_trial = best_params = best_value = best_values = pareto = front = None
+    chosen = None
+    if any(t.state.name == "COMPLETE" and feasible(t) for t in trials):
         if defn.objective.multi:
-            front = study.best_trials
+            front = pareto_front(study, defn.objective.directions)
             pareto = len(front)
-            sign = -1.0 if defn.objective.directions[0] == "maximize" else 1.0
-            chosen = min(front, key=lambda t: (sign * t.values[0], t.number))
+            if front:
+                chosen = next(t for t in trials if t.number == front[0]["trial"])
         else:
-            chosen = study.best_trial
+            chosen = study.best_trial  # Optuna: the best feasible trial
+    if chosen is not None:
         best_trial, best_params = chosen.number, dict(chosen.params)
         best_values = tuple(float(v) for v in chosen.values)
         best_value = best_values[0]
-    oos = dsr = pbo = None
+    oos = dsr = pbo = cpcv = None
     evaluator_is = Evaluator(defn.plan.in_sample(bars), defn.strategy, defn.broker)
     baselines = study_baselines(evaluator_is, defn, best_value, counts["done"],
                                 outcome.elapsed_s)
@@ -344,9 +416,12 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
         oos = run_out_of_sample(full, defn.space.complete(best_params), defn.plan,
                                 defn.objective.scorer(), best_value,
                                 target=outcome.wfe_target)
-        dsr, pbo = overfitting_figures(trials, defn, evaluator_is, best_params)
+        dsr, pbo, cpcv = overfitting_figures(trials, defn, evaluator_is, best_params)
     folder = output_dir or Path(tempfile.mkdtemp(prefix=f"study-{defn.study_name[:40]}-"))
     plots = write_plots(study, folder, defn.objective.primary)
+    if front is not None:
+        plots["pareto.png"] = write_pareto_plot(study, front, defn.objective.metrics,
+                                                folder / "pareto.png")
     report = StudyReport(
         study_name=defn.study_name, strategy=defn.strategy, symbol=defn.symbol,
         storage=mask(outcome.storage_url), metrics=defn.objective.metrics,
@@ -356,14 +431,22 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
         plan=defn.plan.describe(), oos=oos, dsr=dsr, pbo=pbo, stopped=outcome.stopped,
         elapsed_s=outcome.elapsed_s,
         deadline=str(outcome.budget.deadline) if outcome.budget is not None else None,
-        plots=plots, retried=tuple(outcome.retried), baselines=baselines,
+        plots=plots, retried=tuple(outcome.retried), baselines=baselines, pareto=front,
+        cpcv=cpcv,
     )
     (folder / "leaderboard.md").write_text(report.leaderboard_markdown() + "\n")
     (folder / "report.json").write_text(json.dumps(report.to_dict(), indent=2, default=str))
+    if front is not None:
+        (folder / "pareto.json").write_text(json.dumps(
+            {"metrics": list(defn.objective.metrics),
+             "directions": list(defn.objective.directions), "front": front},
+            indent=2, default=str))
     if tracker is not None:
         artifacts = {f"plots/{k}": v for k, v in plots.items()}
         artifacts["leaderboard.md"] = str(folder / "leaderboard.md")
         artifacts["report.json"] = str(folder / "report.json")
+        if front is not None:
+            artifacts["pareto.json"] = str(folder / "pareto.json")
         tags = {"best_params": json.dumps(report.best_params, default=str)[:5000],
                 "stopped": report.stopped}
         tracker.finish_study(report.figures(), artifacts, tags, failed=best_trial is None)

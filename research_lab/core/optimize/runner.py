@@ -55,7 +55,6 @@ from research_lab.core.optimize.stopping import (
 )
 from research_lab.core.optimize.space import SearchSpace
 from research_lab.core.optimize.tracking import NoopTracker, StudyInfo, StudyTracker, TrialMonitor
-from research_lab.core.optimize.walkforward import plan_walkforward
 
 log = logging.getLogger("research_lab.optimize")
 
@@ -82,7 +81,9 @@ class StudyRequest:
 def resolve_objective(request: StudyRequest) -> ObjectiveSpec:
     if request.objective is not None:
         return request.objective
-    return objective_spec(request.config.study.metric, request.config.study.direction)
+    from research_lab.core.optimize.objective import objective_from_config
+
+    return objective_from_config(request.config)
 
 
 def build_definition(request: StudyRequest) -> StudyDefinition:
@@ -102,9 +103,9 @@ def build_definition(request: StudyRequest) -> StudyDefinition:
 
         n_trials = min(n_trials, prod(len(v) for v in grid_of(request.space).values()))
     prices = prices_from_bars(request.bars)
-    wf = cfg.walkforward
-    plan = plan_walkforward(prices.sessions, folds=wf.folds, oos_fraction=wf.oos_fraction,
-                            embargo_bars=wf.embargo_bars)
+    from research_lab.core.optimize.folds import plan_study_folds
+
+    plan = plan_study_folds(prices.sessions, cfg.walkforward)
     return StudyDefinition(
         study_name=request.study_name, strategy=request.strategy, symbol=request.symbol,
         start=str(prices.sessions[0].date()), end=str(prices.sessions[-1].date()),

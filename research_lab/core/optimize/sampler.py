@@ -36,6 +36,16 @@ Median pruning over the walk-forward folds (``pruner.type: median``, the default
     grid whenever one of its folds is weak: with it 4 of 10 seeds never reached 99 % of the
     grid's best in 400 trials (benchmarks/optimize_sample_efficiency.py, docs/optimization.md).
 
+Wilcoxon pruning (``pruner.type: wilcoxon``)
+    Optuna's ``WilcoxonPruner``, made for objectives that are means over instances (here the
+    folds): after each fold, a Wilcoxon signed-rank test of the trial's fold scores against
+    the best trial's scores on the same folds; the trial is pruned when it is worse with
+    p < ``p_threshold`` (0.1). ``n_warmup_steps`` folds are evaluated before it may prune.
+    With 4 folds it cannot prune at all: a trial is never pruned after its last fold, so the
+    test sees at most 3 pairs, whose smallest one-sided p-value is 1/8 = 0.125 > 0.1; so
+    the median pruner stays the default (benchmarks/optimize_pruners.py,
+    docs/optimization.md).
+
     Pruning is single-objective only: Optuna cannot compare intermediate values of a
     multi-objective study, so a multi-objective study always uses ``NopPruner`` and evaluates
     every fold.
@@ -48,6 +58,9 @@ from __future__ import annotations
 from typing import Any
 
 from research_lab.core.optimize.config import PrunerSettings, SamplerSettings
+
+
+CONSTRAINED = ("tpe", "gp", "nsga2", "nsga3")  # read Optuna trial constraints (set_constraint)
 
 
 def constant_liar_for(settings: SamplerSettings, workers: int) -> bool:
@@ -104,6 +117,13 @@ def make_pruner(settings: PrunerSettings, *, n_objectives: int = 1) -> Any:
 
     if settings.type == "none" or n_objectives > 1:
         return optuna.pruners.NopPruner()
+    if settings.type == "wilcoxon":
+        import warnings
+
+        with warnings.catch_warnings():  # WilcoxonPruner is "experimental"
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.pruners.WilcoxonPruner(p_threshold=settings.p_threshold,
+                                                 n_startup_steps=settings.n_warmup_steps)
     if settings.type == "optuna_median":
         return optuna.pruners.MedianPruner(
             n_startup_trials=settings.n_startup_trials,

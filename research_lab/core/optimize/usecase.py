@@ -81,7 +81,7 @@ def session_range(bars: Any, start: date | None, end: date | None) -> Any:
 def prepare_study(inputs: StudyInputs) -> StudyRequest:
     """Steps 1-3: a validated :class:`~.runner.StudyRequest`; nothing is written."""
     from research_lab.core.optimize.space import default_space
-    from research_lab.core.optimize.walkforward import plan_walkforward
+    from research_lab.core.optimize.folds import plan_study_folds
 
     if inputs.start and inputs.end and inputs.start > inputs.end:
         raise ValueError(f"start {inputs.start} is after end {inputs.end}")
@@ -98,14 +98,21 @@ def prepare_study(inputs: StudyInputs) -> StudyRequest:
         finally:
             store.close()
     bars = session_range(bars, inputs.start, inputs.end)
-    wf = inputs.config.walkforward
     try:
-        plan_walkforward(bars["session"], folds=wf.folds, oos_fraction=wf.oos_fraction,
-                         embargo_bars=wf.embargo_bars)
+        plan_study_folds(bars["session"], inputs.config.walkforward)
     except ValueError as exc:
         raise ValueError(f"{inputs.symbol}: {exc}") from None
+    from research_lab.core.optimize.objective import objective_from_config
+
+    objective = inputs.objective or objective_from_config(inputs.config)
+    if objective.min_trades:
+        from research_lab.core.backtest.strategies import resolve_strategy
+        from research_lab.core.optimize.worker import TRADES_UNAVAILABLE
+
+        if resolve_strategy(inputs.strategy).kind == "backtrader":
+            raise ValueError(f"{inputs.strategy}: {TRADES_UNAVAILABLE}")
     return StudyRequest(inputs.strategy, inputs.symbol, bars, space, inputs.study_name,
-                        objective=inputs.objective, config=inputs.config,
+                        objective=objective, config=inputs.config,
                         output_dir=inputs.output_dir or default_output_dir(inputs.study_name))
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,8 @@ class WalkForwardPlan:
     is_stop: int      # in-sample bars are 0 .. is_stop - 1
     oos_start: int    # out-of-sample bars are oos_start .. n_bars - 1
     sessions: tuple[str, ...] = ()  # ISO dates of the boundaries, for reports
+    scheme: str = "walk_forward"    # walk_forward | calendar | cpcv (see .folds)
+    cv: dict[str, Any] = field(default_factory=dict)  # cpcv: groups, test groups, purge, embargo
 
     @property
     def oos_bars(self) -> int:
@@ -65,21 +67,28 @@ class WalkForwardPlan:
         return frame_or_prices.iloc[: self.is_stop].reset_index(drop=True)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n_bars": self.n_bars, "is_stop": self.is_stop, "oos_start": self.oos_start,
-                "folds": [[f.start, f.stop] for f in self.folds], "sessions": list(self.sessions)}
+        out = {"n_bars": self.n_bars, "is_stop": self.is_stop, "oos_start": self.oos_start,
+               "folds": [[f.start, f.stop] for f in self.folds], "sessions": list(self.sessions)}
+        if self.scheme != "walk_forward":  # older studies' definitions still match
+            out.update(scheme=self.scheme, cv=dict(self.cv))
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WalkForwardPlan:
         folds = tuple(Fold(i, int(a), int(b)) for i, (a, b) in enumerate(data["folds"]))
         return cls(int(data["n_bars"]), folds, int(data["is_stop"]), int(data["oos_start"]),
-                   tuple(data.get("sessions", ())))
+                   tuple(data.get("sessions", ())), data.get("scheme", "walk_forward"),
+                   dict(data.get("cv", {})))
 
     def describe(self) -> str:
         s = self.sessions
+        kind = {"walk_forward": "folds", "calendar": f"{self.cv.get('freq', '')} calendar folds",
+                "cpcv": (f"CPCV groups, {self.cv.get('n_test_folds')} test groups per split"
+                         )}.get(self.scheme, "folds")
         if len(s) == 4:
-            return (f"IS {s[0]}..{s[1]} ({self.is_stop} bars, {len(self.folds)} folds), "
+            return (f"IS {s[0]}..{s[1]} ({self.is_stop} bars, {len(self.folds)} {kind}), "
                     f"OOS {s[2]}..{s[3]} ({self.oos_bars} bars)")
-        return f"IS {self.is_stop} bars in {len(self.folds)} folds, OOS {self.oos_bars} bars"
+        return f"IS {self.is_stop} bars in {len(self.folds)} {kind}, OOS {self.oos_bars} bars"
 
 
 def plan_walkforward(sessions: Any, *, folds: int = 4, oos_fraction: float = 0.2,
@@ -113,14 +122,18 @@ def plan_walkforward(sessions: Any, *, folds: int = 4, oos_fraction: float = 0.2
 
 
 def evaluate_folds(evaluator: Any, params: Mapping[str, Any], plan: WalkForwardPlan,
-                   score: Any, on_fold: Any = None) -> list[tuple[float, ...]]:
-    """Score each fold in order; ``on_fold(k, scores)`` may raise to stop early (pruning)."""
+                   score: Any, on_fold: Any = None,
+                   trades: list[int | None] | None = None) -> list[tuple[float, ...]]:
+    """Score each fold in order; ``on_fold(k, scores)`` may raise to stop early (pruning);
+    each fold's trade count (``evaluator.last_trades``) is appended to ``trades`` if given."""
     signal = evaluator.signal(params)
     out = []
     for fold in plan.folds:
         r = evaluator.returns(params, fold.start, fold.stop, signal=signal)
         s = score(r, evaluator.sessions[fold.start:fold.stop])
         out.append(s)
+        if trades is not None:
+            trades.append(getattr(evaluator, "last_trades", None))
         if on_fold is not None:
             on_fold(fold.index, s)
     return out

@@ -9,7 +9,13 @@ A trial (:func:`make_objective`):
 3. backtests the walk-forward folds in order on the in-sample prices; after each fold it
    reports the fold's score (``trial.report(score, fold)``) and stops if the pruner says so
    (never after the last fold: a fully evaluated trial completes; single objective; a multi-objective trial stores its fold scores in ``fold_scores``);
-4. returns the mean fold score (one per metric).
+4. with a minimum number of trades (``objective.min_trades``), counts the trades over its
+   folds (user attribute ``trades``): for the samplers that model constraints (TPE, GP,
+   NSGA-II/III: :data:`~.sampler.CONSTRAINED`) it sets the Optuna constraint
+   ``min_trades - trades`` (> 0: infeasible; the sampler learns to avoid such points and
+   the best trial and the Pareto front are feasible ones); for the others it prunes the
+   trial with user attribute ``pruned_reason = too_few_trades``;
+5. returns the mean fold score (one per metric).
 
 :func:`run_worker` is the loop, the same in the runner's own processes and in a worker started
 alone (``research-lab optimize worker --study-name ... --storage ...``, e.g. N docker
@@ -35,6 +41,9 @@ from research_lab.core.optimize.walkforward import evaluate_folds
 
 RECOVERY_EVERY_S = 2.0
 FREE_ATTRS = ("infeasible", "reused_from")   # finished trials that do not spend the budget
+TOO_FEW_TRADES = "too_few_trades"
+TRADES_UNAVAILABLE = ("min_trades is not available for backtrader-engine studies (their folds "
+                      "report returns, not trades): set study.min_trades to 0")
 FREE_FACTOR = 10                             # at most this many free trials per budgeted one
 STANDALONE_INDEX_BASE = 1000                 # a runner's own workers are 0..workers-1
 STANDALONE_INDEX_SPAN = 1_000_000
@@ -110,6 +119,10 @@ def make_objective(defn: StudyDefinition, evaluator: Evaluator, worker: str) -> 
     multi = objective.multi
     last = len(plan.folds) - 1
     seen = _Seen()
+    from research_lab.core.optimize.sampler import CONSTRAINED
+
+    min_trades = objective.min_trades
+    constrained = defn.sampler.type in CONSTRAINED
 
     def run(trial: Any):
         trial.set_user_attr(S.WORKER_ATTR, worker)
@@ -123,6 +136,11 @@ def make_objective(defn: StudyDefinition, evaluator: Evaluator, worker: str) -> 
         earlier = seen.lookup(trial.study, sampled)
         if earlier is not None:  # the same point again: its result, without a backtest
             trial.set_user_attr("reused_from", earlier.number)
+            for key, value in earlier.constraints.items():
+                trial.set_constraint(key, value)
+            for key in ("trades", "pruned_reason"):
+                if key in earlier.user_attrs:
+                    trial.set_user_attr(key, earlier.user_attrs[key])
             if earlier.state.name == "PRUNED":
                 raise optuna.TrialPruned(f"repeat of pruned trial {earlier.number}")
             return tuple(earlier.values) if multi else earlier.values[0]
@@ -136,7 +154,18 @@ def make_objective(defn: StudyDefinition, evaluator: Evaluator, worker: str) -> 
             if k < last and trial.should_prune():  # after the last fold: nothing left to save
                 raise optuna.TrialPruned(f"pruned after fold {k}")
 
-        folds = evaluate_folds(evaluator, params, plan, score, on_fold)
+        trades: list[int | None] = []
+        folds = evaluate_folds(evaluator, params, plan, score, on_fold, trades)
+        if min_trades:
+            if any(t is None for t in trades):
+                raise ValueError(TRADES_UNAVAILABLE)
+            total = sum(trades)
+            trial.set_user_attr("trades", total)
+            if constrained:
+                trial.set_constraint("min_trades", float(min_trades - total))
+            elif total < min_trades:
+                trial.set_user_attr("pruned_reason", TOO_FEW_TRADES)
+                raise optuna.TrialPruned(f"{TOO_FEW_TRADES}: {total} < {min_trades}")
         means = [sum(f[i] for f in folds) / len(folds) for i in range(len(objective.metrics))]
         if multi:
             trial.set_user_attr("fold_scores", [list(f) for f in folds])

@@ -236,3 +236,32 @@ def get_strategy(name: str, paths: Sequence[str | os.PathLike[str]] = ()) -> Str
 def registered(names: Iterable[str] | None = None) -> list[StrategyRef]:
     found = discover()
     return [found.strategies[n] for n in (names or found.strategies)]
+
+
+def load_object(reference: str, what: str = "reference") -> object:
+    """The object a reference names: ``pkg.module:name``, ``pkg.module.name`` or
+    ``path/to/file.py:name`` (a loss function, ...); :class:`StrategyError` in one line naming
+    the reference otherwise. Imports the module (its code runs). The module's folder (or the
+    working directory) joins ``PYTHONPATH`` so that study workers can import it too."""
+    ref = str(reference).strip()
+    head, sep, name = ref.rpartition(":")
+    if not sep:
+        head, sep, name = ref.rpartition(".")
+    if not sep or not head or not name.isidentifier():
+        raise StrategyError(f"{what} {ref[:120]!r}: not a reference (module:function or "
+                            "file.py:function)")
+    folders = [os.getcwd()]
+    if head.endswith(".py"):
+        path = Path(head)
+        if not path.is_file():
+            raise StrategyError(f"{what} {ref[:120]!r}: no such file {path}")
+        folders.append(str(path.parent.resolve()))
+        head = path.stem
+    _on_path(folders)
+    module = _import(head, f"{what} {ref[:120]!r}")
+    if not hasattr(module, name):
+        raise StrategyError(f"{what} {ref[:120]!r}: {getattr(module, '__file__', head)} "
+                            f"defines no {name!r}")
+    py = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([p for p in py if p] + folders))
+    return getattr(module, name)

@@ -118,7 +118,7 @@ def market_data(
     store: StoreResource,
     calendar: CalendarResource,
 ):
-    from research_lab.core.marketdata.ingest import ingest_partitions
+    from research_lab.core.marketdata.ingest import FutureSessionError, ingest_partitions
 
     requests = requests_from_keys(context.partition_keys)
     src, st, cal = source.get(), store.open(), calendar.get()
@@ -126,7 +126,10 @@ def market_data(
         f"ingesting {sum(map(len, requests.values()))} partitions of {len(requests)} symbol(s) "
         f"from {src.name} into {st.url}"
     )
-    report = ingest_partitions(src, st, cal, requests)
+    try:
+        report = ingest_partitions(src, st, cal, requests)
+    except FutureSessionError as exc:  # nothing fetched or written: one line, no traceback
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
 
     settings = load_settings()
     outcomes, quarantined = {}, {}

@@ -52,9 +52,9 @@ def in_flight_rectangles(instance: dg.DagsterInstance) -> list[tuple[frozenset, 
 
 def _now():
     """The evaluation instant as a UTC ``pd.Timestamp`` (a function so tests can set the clock)."""
-    import pandas as pd
+    from research_lab.core.marketdata.ingest import utc_now
 
-    return pd.Timestamp.now(tz="UTC")
+    return utc_now()
 
 
 @dg.sensor(

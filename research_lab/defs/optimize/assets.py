@@ -46,6 +46,11 @@ class OptimizationConfig(SessionRangeConfig):
                                   "sharpe_ratio (default), sortino_ratio, calmar_ratio.")
     direction: Optional[str] = Field(default=None, description="maximize | minimize (unset: "
                                      "the metric's natural direction).")
+    loss: Optional[str] = Field(default=None, description="A loss function to minimize, "
+                                "module:function (instead of a metric; loading it runs its "
+                                "module). Unset: study.loss.")
+    min_trades: Optional[int] = Field(default=None, description="Trades a trial needs over "
+                                      "its folds (unset: study.min_trades, 0 = none).")
     param_space: Optional[str] = Field(default=None, description="Search space YAML/JSON file. "
                                        "Unset: config/param_spaces/<strategy>.yaml if present, "
                                        "else the strategy's full space from strategies.yaml.")
@@ -109,7 +114,22 @@ def study_metadata(report: Any) -> dict[str, Any]:
         md[key] = dg.MetadataValue.float(float(value))
     for name, path in report.plots.items():
         md[name.removesuffix(".png")] = dg.MetadataValue.path(path)
+    if report.pareto is not None:
+        md["pareto_size"] = dg.MetadataValue.int(len(report.pareto))
+        md["pareto_front"] = dg.MetadataValue.md(pareto_markdown(report))
+    if report.cpcv is not None:
+        md["cpcv_path_dsr"] = dg.MetadataValue.json(list(report.cpcv.path_dsr))
     return md
+
+
+def pareto_markdown(report: Any) -> str:
+    """The Pareto front as a markdown table (trial, one column per objective, parameters)."""
+    head = ["trial", *report.metrics, "params"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in report.pareto or []:
+        lines.append("| " + " | ".join([str(row["trial"]), *(f"{v:.4f}" for v in row["values"]),
+                                        str(row["params"])]) + " |")
+    return "\n".join(lines)
 
 
 @dg.asset(
@@ -131,8 +151,9 @@ def optimization_study(
 ) -> dg.MaterializeResult:
     from research_lab.core.marketdata.schema import data_version
     from research_lab.core.optimize import (
-        MarketHoursError, MlflowStudyTracker, NoopTracker, load_optimize_config, objective_spec,
+        MarketHoursError, MlflowStudyTracker, NoopTracker, load_optimize_config,
     )
+    from research_lab.core.optimize.objective import objective_from_config
     from research_lab.core.optimize.usecase import StudyInputs, optimize_symbol, prepare_study
     from research_lab.core.quality.gate import QualityGateError
 
@@ -144,9 +165,11 @@ def optimization_study(
     cfg = cfg.override("sampler", type=config.sampler)
     cfg = cfg.override("storage", url=config.storage_url)
     space = resolve_space(config, strategy)                    # bad input fails first
-    objective = objective_spec(config.metric or cfg.study.metric,
-                               config.direction or (cfg.study.direction if not config.metric
-                                                    else None))
+    try:
+        objective = objective_from_config(cfg, config.metric, config.direction,
+                                          loss=config.loss, min_trades=config.min_trades)
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
     start, end = config.session_range()
     name = config.study_name or f"{strategy}.{symbol}"
     try:  # quality gate, one store query, session range, plan: the core use case

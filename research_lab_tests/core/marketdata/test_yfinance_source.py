@@ -115,6 +115,42 @@ def test_bad_rows_from_yahoo_fail_validation(calls):
         YFinanceSource().fetch("ORCL", date(2024, 7, 1), date(2024, 7, 2))
 
 
+def test_one_bad_row_from_yahoo_is_quarantined_and_the_rest_stored(calls, tmp_path):
+    """Yahoo's answer for a 5-session range has a NaN close (July 2nd) and high < low (July 5th):
+    ``fetch_checked`` returns the three valid rows and both rejects; ingestion stores the valid
+    rows and quarantines the two, each a critical anomaly of its session."""
+    from research_lab.core.marketdata.calendar import TradingCalendar
+    from research_lab.core.marketdata.ingest import ingest_partitions
+    from research_lab.core.marketdata.store import BarStore, read_quarantine, read_scores
+
+    frame = yahoo_frame(["2024-07-01", "2024-07-02", "2024-07-03", "2024-07-05", "2024-07-08"])
+    frame.loc[frame.index[1], "Close"] = float("nan")
+    frame.loc[frame.index[3], "High"] = 50.0
+    calls.answer = frame
+    source = YFinanceSource(symbols=["ORCL"])
+    bars, rejects = source.fetch_checked("ORCL", date(2024, 7, 1), date(2024, 7, 8))
+    assert bars["session"].dt.date.tolist() == [date(2024, 7, 1), date(2024, 7, 3),
+                                                date(2024, 7, 8)]
+    assert [(r.session, r.row, r.field) for r in rejects] == [
+        (date(2024, 7, 2), 2, "Close"), (date(2024, 7, 5), 4, "High")]
+    assert "missing value" in rejects[0].reason and "below low" in rejects[1].reason
+
+    store = BarStore.from_url(f"sqlite:///{tmp_path / 'market.db'}")
+    try:
+        days = [d.date() for d in pd.bdate_range("2024-07-01", "2024-07-08")]
+        report = ingest_partitions(source, store, TradingCalendar(), {"ORCL": days},
+                                   now=pd.Timestamp("2024-07-09 12:00Z"))
+        assert report.ok
+        assert store.read_bars("ORCL")["session"].dt.date.tolist() == [
+            date(2024, 7, 1), date(2024, 7, 3), date(2024, 7, 8)]
+        assert read_quarantine(store, "ORCL")["session"].dt.date.tolist() == [
+            date(2024, 7, 2), date(2024, 7, 5)]
+        critical = read_scores(store, "ORCL", severities=["critical"])
+        assert critical["session"].dt.date.tolist() == [date(2024, 7, 2), date(2024, 7, 5)]
+    finally:
+        store.close()
+
+
 def test_factory_and_universe():
     source = make_source("yfinance", symbols=("spy", "ORCL"), timeout=3)
     assert isinstance(source, YFinanceSource)

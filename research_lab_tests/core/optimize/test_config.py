@@ -21,7 +21,7 @@ def test_the_shipped_file_has_the_users_settings():
 
 @pytest.mark.parametrize("text, message", [
     ("sampler: {n_startup: 3}\n", "unknown key(s) sampler.n_startup"),
-    ("pruner: {type: hyperband}\n", "pruner.type must be median, optuna_median or none"),
+    ("pruner: {type: hyperband}\n", "pruner.type must be one of median, optuna_median, wilcoxon, none"),
     ("study: {workers: 0}\n", "study.workers must be an integer in 1..256"),
     ("walkforward: {oos_fraction: 1.5}\n", "walkforward.oos_fraction must be a fraction"),
     ("samplers: {}\n", "unknown section(s) samplers"),

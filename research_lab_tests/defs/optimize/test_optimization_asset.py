@@ -77,6 +77,17 @@ def test_bad_config_fails_before_any_study(optimize_env, instance):
     assert S.list_studies(S.resolve_storage_url(None)) == []
 
 
+def test_a_loss_that_does_not_load_fails_before_any_study(optimize_env, instance):
+    result = _run(instance, loss="nosuchmodule_xyz:f", min_trades=3, tracking=False)
+    assert not result.success
+    error = result.get_step_failure_events()[0].event_specific_data.error
+    text = str(error.message) + str(error.cause and error.cause.message)
+    assert "--loss 'nosuchmodule_xyz:f': no module named 'nosuchmodule_xyz'" in text
+    from research_lab.core.optimize import storage as S
+
+    assert S.list_studies(S.resolve_storage_url(None)) == []
+
+
 def test_the_schedule_tags_runs_for_the_queue(optimize_env, instance):
     instance.add_dynamic_partitions("symbol", ["ACME", "^GSPC", "^VIX"])
     from research_lab.defs.backtest.partitions import register_strategies

@@ -10,6 +10,10 @@ The network is the one thing here that fails for reasons of its own, so the rule
   :class:`SourceError`: an empty answer there means a problem upstream, not a market holiday.
 - Rows are kept only when their date lies in [start, end]; each is stamped with the session's
   close from the calendar (16:00 New York for a day that is not a session).
+- One bad row (Yahoo answers a session with NaN prices now and then) does not fail the symbol:
+  :meth:`YFinanceSource.fetch_checked` returns the valid rows and every invalid one as a reject
+  (its position in Yahoo's answer, 1-based, the Yahoo column and the reason), which ingestion
+  quarantines; :meth:`fetch` still refuses the whole answer on the first bad row.
 
 ``yfinance`` is imported inside :meth:`YFinanceSource.fetch` (it takes about a second to import).
 Tests replace ``yfinance.Ticker.history`` with a function returning a frame shaped like Yahoo's:
@@ -27,6 +31,7 @@ from research_lab.core.marketdata.calendar import TradingCalendar
 from research_lab.core.marketdata.schema import empty_bars, validate_bars
 from research_lab.core.marketdata.sources._base import (
     BarSource,
+    FetchResult,
     SourceError,
     check_range,
     resolve_calendar,
@@ -62,10 +67,27 @@ class YFinanceSource(BarSource):
         return list(self._symbols)
 
     def fetch(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        frame, label = self._answer(symbol, start, end)
+        return empty_bars() if frame is None else validate_bars(frame, source=label)
+
+    def fetch_checked(self, symbol: str, start: dt.date, end: dt.date) -> FetchResult:
+        """The valid rows of Yahoo's answer and every invalid row as a reject."""
+        from research_lab.core.marketdata.quarantine import split_rows
+
+        frame, label = self._answer(symbol, start, end)
+        if frame is None:
+            return FetchResult(empty_bars(), ())
+        names = {new: old for old, new in YAHOO_COLUMNS.items()} | {"session": "Date"}
+        bars, rejects = split_rows(frame, source=label, offset=1, field_names=names)
+        return FetchResult(bars, tuple(rejects))
+
+    def _answer(self, symbol: str, start: dt.date, end: dt.date):
+        """(Yahoo's rows in [start, end] in the bar columns, not validated yet, or None when
+        there are none; the source label for messages)."""
         start, end = check_range(start, end)
         sym = symbol.strip().upper()
         if not self.calendar.sessions(start, end):
-            return empty_bars()
+            return None, ""
         asked = f"{sym} {start}..{end}"
         raw = self._download(sym, start, end, asked)
         if raw is None or len(raw) == 0:
@@ -75,7 +97,8 @@ class YFinanceSource(BarSource):
                 f"may be failing",
                 symbol=sym, source=self.name,
             )
-        return self._to_bars(raw, sym, start, end, asked)
+        frame = self._to_frame(raw, sym, start, end, asked)
+        return (None if frame.empty else frame), f"yfinance:{sym} {start}..{end}"
 
     def _download(self, sym: str, start: dt.date, end: dt.date, asked: str) -> pd.DataFrame:
         try:
@@ -97,7 +120,7 @@ class YFinanceSource(BarSource):
                 symbol=sym, source=self.name,
             ) from exc
 
-    def _to_bars(
+    def _to_frame(
         self, raw: pd.DataFrame, sym: str, start: dt.date, end: dt.date, asked: str
     ) -> pd.DataFrame:
         missing = [c for c in YAHOO_COLUMNS if c not in raw.columns]
@@ -126,6 +149,4 @@ class YFinanceSource(BarSource):
                 },
             }
         )
-        if frame.empty:
-            return empty_bars()
-        return validate_bars(frame, source=f"yfinance:{sym} {start}..{end}")
+        return frame
