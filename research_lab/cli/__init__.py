@@ -16,7 +16,8 @@ code meaning
      whose cause is unknown)
 2    bad input or an unusable setting, file, store or server: one line naming the problem
      (argument, setting, file, row, field); nothing was written
-3    refused by the market-hours policy (``optimize``)
+3    refused by the market-hours policy (``optimize``); a policy whose training a guardrail
+     cut short, saved and marked truncated (``rl train``)
 130  interrupted (Ctrl-C)
 ==== ===================================================================================
 

@@ -6,13 +6,18 @@ HTTP API.
     research-lab optimize --strategy sma_cross --param-space config/param_spaces/sma_cross.yaml \\
         --symbols ACME --start 2018-01-02 --end 2024-12-31 --metric sharpe_ratio \\
         --n-trials 100 --study-name acme-sma [--storage URL] [--workers N] [--timeout S]
+    research-lab optimize --strategy examples/strategies/pairs.py:PairsSpread \
+        --bounds period=10:60 --bounds entry=1.0:2.5 --symbols ACME GLOBEX --together \
+        --study-name acme-globex-pairs                # ONE study, both symbols feed the strategy
     research-lab optimize worker --study-name acme-sma --storage postgresql://...   # one study
     research-lab optimize worker [--idle-exit S]    # a service (docker): joins any open study
     research-lab optimize serve [--port 8765]                                      # HTTP API
     research-lab optimize list | show NAME | stop NAME | delete NAME [--storage URL]  # studies
 
 Bars come from the market-data store (one query per symbol) or ``--csv FILE``. Several
-symbols run one study each (``<study-name>.<SYMBOL>``). A progress bar (stderr) follows the
+symbols run one study each (``<study-name>.<SYMBOL>``); with ``--together`` they run ONE study
+whose trials feed all of them (2 to 8) to one backtrader strategy as ``self.datas``, in the
+order given. A progress bar (stderr) follows the
 finished trials; the final report (best value and parameters, IS/OOS and walk-forward
 efficiency, deflated Sharpe, PBO, leaderboard) goes to stdout.
 
@@ -50,6 +55,9 @@ def register(sub) -> None:
     p.add_argument("--bounds", action="append", default=[], metavar="NAME=LOW:HIGH[:STEP]",
                    help="search NAME over LOW..HIGH (or NAME=a,b,c), instead of a space file")
     p.add_argument("--symbols", nargs="+", metavar="S", help="symbols (one study each)")
+    p.add_argument("--together", action="store_true",
+                   help="one study: all --symbols (2 to 8) feed ONE backtrader strategy as "
+                   "self.datas, in the order given (pairs, spreads)")
     p.add_argument("--csv", metavar="FILE", type=Path, help="bars from a CSV file (one symbol)")
     p.add_argument("--start", type=iso_date, help="first session, YYYY-MM-DD")
     p.add_argument("--end", type=iso_date, help="last session, YYYY-MM-DD")
@@ -182,6 +190,13 @@ def _requests(args: argparse.Namespace):
 
     ref = get_strategy(args.strategy, args.strategy_path)  # unknown: lists the known ones
     args.strategy = ref.name  # a reference loaded here is discoverable by name in workers
+    if args.together:  # one study, all the symbols feed the strategy (core.optimize.feeds)
+        from research_lab.core.optimize.feeds import check_feed_symbols, require_backtrader
+
+        if args.csv is not None:
+            raise ValueError("--together reads every symbol from the store; not with --csv")
+        check_feed_symbols(symbols_arg(args.symbols or []), "--symbols with --together")
+        require_backtrader(ref)
     if args.bounds and args.param_space:
         raise ValueError("give --param-space FILE or --bounds, not both")
     if needs_bounds(ref) and not (args.bounds or args.param_space):
@@ -218,6 +233,12 @@ def _requests(args: argparse.Namespace):
     objective = objective_from_config(cfg, args.metric, args.direction, loss=args.loss,
                                       min_trades=args.min_trades)
     symbols = symbols_arg(args.symbols or [])
+    if args.together:
+        return [prepare_study(StudyInputs(
+            args.strategy, symbols[0], args.study_name, space=space, objective=objective,
+            config=cfg, start=args.start, end=args.end, feeds=tuple(symbols[1:]),
+            output_dir=str(child_path(args.out, args.study_name, where="--study-name"))
+            if args.out else None))], cfg
     given = dict([_csv_bars(args, symbols)]) if args.csv is not None else dict.fromkeys(symbols)
     requests = []
     for symbol, bars in given.items():

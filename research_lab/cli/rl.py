@@ -3,7 +3,10 @@
 ::
 
     research-lab rl train ACME [--algorithm A2C] [--timesteps 20000] [--seed 1]
+                               [--seeds 5 --folds 3 --seed-timesteps 10000 | --no-statistics]
     research-lab rl evaluate ACME [--strategy sma_cross --params fast=10 slow=50]
+                                  [--seeds N --folds K --seed-timesteps T | --no-statistics]
+                                  [--allow-truncated]
 
 Both call the use cases of the ``rl_policy`` / ``rl_evaluation`` assets
 (:func:`research_lab.core.usecases.train_policy` / :func:`~research_lab.core.usecases.
@@ -14,14 +17,59 @@ the market-data store (``research-lab data ingest`` first), the settings from
 from ``config/research_lab.yaml``. The policy lives in ``$RESEARCH_LAB_HOME/rl/<symbol>/``
 unless ``--out`` says otherwise. Training shows a progress bar. The evaluation compares the
 policy with buy-and-hold and with the strategy baseline (the newest study's best parameters
-for the symbol, else the strategy's defaults) and prints the Sharpe deltas.
+for the symbol, else the strategy's defaults) and prints the Sharpe deltas; then (unless
+``--no-statistics``) it trains and scores ``--seeds`` x ``--folds`` policies over walk-forward
+folds and prints their interquartile mean with its bootstrap confidence interval and the
+probability of beating each baseline (``seeds.json``, ``seeds.png``). The statistics flags of
+``rl train`` are recorded in the policy's ``policy.json`` (what ``rl evaluate`` uses unless
+its own flags say otherwise).
+
+Exit codes beyond the usual ones: ``rl train`` exits 3 when a guardrail (``max_timesteps``,
+wall clock, memory) cut the training short (the policy is saved, marked ``truncated``);
+``rl evaluate`` refuses a truncated policy (exit 2, nothing written) unless
+``--allow-truncated``.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
+
+TRUNCATED_EXIT = 3  # rl train: a guardrail cut the training short (policy marked truncated)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 1")
+    return value
+
+
+def _statistics_flags(p) -> None:
+    g = p.add_argument_group("statistics over seeds (config/rl.yaml `statistics:`)")
+    g.add_argument("--seeds", type=_positive, help="training seeds (default: the config's, 5)")
+    g.add_argument("--folds", type=_positive, help="walk-forward folds (default: 3)")
+    g.add_argument("--seed-timesteps", type=_positive, metavar="STEPS",
+                   help="training steps of each seed and fold (default: 10000)")
+    g.add_argument("--no-statistics", action="store_true",
+                   help="no seed study (statistics.enabled: false)")
+
+
+def statistics_overrides(args: argparse.Namespace) -> dict | None:
+    """The ``statistics`` section overrides the flags give (None: none given)."""
+    out = {k: v for k, v in {"seeds": args.seeds, "folds": args.folds,
+                             "timesteps": args.seed_timesteps}.items() if v is not None}
+    if args.no_statistics:
+        if out:
+            raise ValueError("--no-statistics with --seeds/--folds/--seed-timesteps: "
+                             "choose one")
+        out["enabled"] = False
+    return out or None
 
 
 def register(sub) -> None:
@@ -39,6 +87,7 @@ def register(sub) -> None:
     tr.add_argument("--config", help="RL YAML file (default: config/rl.yaml)")
     tr.add_argument("--out", help="policy folder (default: $RESEARCH_LAB_HOME/rl/<symbol>)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _statistics_flags(tr)
     tr.set_defaults(func=cmd_train)
 
     ev = rsub.add_parser("evaluate", help="play a policy back on the test period and compare")
@@ -49,6 +98,9 @@ def register(sub) -> None:
                     "the symbol, else its defaults)")
     ev.add_argument("--params", nargs="*", default=[], metavar="NAME=VALUE",
                     help="the strategy's parameters")
+    ev.add_argument("--allow-truncated", action="store_true",
+                    help="evaluate a policy whose training a guardrail cut short")
+    _statistics_flags(ev)
     ev.set_defaults(func=cmd_evaluate)
 
 
@@ -76,7 +128,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     symbol = args.symbol.upper()
     guard = {"wall_clock_seconds": args.wall_clock} if args.wall_clock else None
     config = load_rl_config(args.config, algorithm=args.algorithm, timesteps=args.timesteps,
-                            seed=args.seed, guardrails=guard)
+                            seed=args.seed, guardrails=guard,
+                            statistics=statistics_overrides(args))
     folder = _folder(symbol, args.out)
     bars_shown: list = []  # the progress bar, created at the first step (after set-up)
 
@@ -103,6 +156,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"train {s.train[0]}..{s.train[1]}, validation {s.validation[0]}..{s.validation[1]}, "
           f"test {s.test[0]}..{s.test[1]}")
     print(f"policy: {out.policy_path}")
+    if out.truncated:
+        print(f"truncated: a guardrail stopped the training ({out.stop_reason}); the policy is "
+              "marked truncated and `rl evaluate` refuses it unless --allow-truncated",
+              file=sys.stderr)
+        return TRUNCATED_EXIT
     return 0
 
 
@@ -125,10 +183,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     policy = Path(args.policy) if args.policy else _folder(symbol, None) / POLICY_FILE
     if args.params and not args.strategy:
         raise ValueError("--params needs --strategy")
+    overrides = statistics_overrides(args)
+
+    def progress(done: int, total: int, line: str) -> None:
+        print(f"seed study {done}/{total}: {line}", file=sys.stderr, flush=True)
+
     with _store() as store:
         run = evaluate_policy(store, symbol, policy=policy, home=load_settings().home,
                               strategy=args.strategy,
-                              params=_params(args.params) if args.strategy else None)
+                              params=_params(args.params) if args.strategy else None,
+                              statistics=overrides, allow_truncated=args.allow_truncated,
+                              progress=progress)
     ev, c = run.evaluation, run.evaluation.comparison
 
     def num(x: float) -> str:
@@ -147,5 +212,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
           f"completion {c['episode_completion_min']:.0%}")
     for note in ev.playback.report.notes:
         print(f"note: {note}")
-    print(f"written: {run.files['evaluation']}")
+    if run.truncated:
+        print(f"note: the policy is truncated ({run.truncated}); evaluated as asked")
+    written = [run.files["evaluation"]]
+    if run.seeds is not None:
+        print(run.seeds.headline())
+        if run.seeds.truncated_runs:
+            print(f"note: {run.seeds.truncated_runs} seed run(s) stopped by a guardrail")
+        written += [run.files["seeds"], run.files["seeds_plot"]]
+    print(f"written: {', '.join(map(str, written))}")
     return 0

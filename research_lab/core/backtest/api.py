@@ -177,7 +177,7 @@ def sweep(
     if engine == "fast" and ref.kind == "fast" and ref.fast().has_rule():
         from .fast_engine import sweep_fast
 
-        return sweep_fast(prices, ref.name, combos, config, periods)
+        return sweep_fast(prices, ref, combos, config, periods)
     rows = []
     for combo in combos:
         result = run_backtest(prices, ref, combo, engine=engine, **config.to_dict())

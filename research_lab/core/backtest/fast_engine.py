@@ -28,7 +28,7 @@ from .lines import LineCache
 from .prices import Prices
 from .result import SWEEP_COLUMNS, BacktestResult, make_result, orders_frame
 from .signals import Rule, rule_signal
-from .strategies import rule_for
+from .strategies import resolve_strategy
 
 # final value, final cash, Sharpe, max drawdown, fills, rejected, margin calls, bankrupt bar
 _KERNEL_COLUMNS = 8
@@ -79,7 +79,7 @@ def run_fast_signal(
 
 def sweep_fast(
     prices: Prices,
-    strategy: str,
+    strategy: Any,
     combos: Sequence[Mapping[str, Any]],
     broker: BrokerConfig,
     periods: int = PERIODS_PER_YEAR,
@@ -87,12 +87,13 @@ def sweep_fast(
     """Per-combination results of ``strategy`` over ``combos`` (resolved parameter dicts)."""
     from .kernels import sweep_kernel
 
-    rules = [rule_for(strategy, c) for c in combos]
+    ref = resolve_strategy(strategy)  # once: resolving reads the strategy sources' config
+    rules = [ref.rule(c) for c in combos]
     if not rules:
         return pd.DataFrame(columns=list(SWEEP_COLUMNS))
     kinds = {r.kind for r in rules}
     if len(kinds) != 1:  # a strategy's rule kind never depends on its parameters
-        raise ValueError(f"{strategy}: combinations mix rule kinds {sorted(kinds)}")
+        raise ValueError(f"{ref.name}: combinations mix rule kinds {sorted(kinds)}")
     matrix, rows = LineCache(prices).stack([line for r in rules for line in r.lines])
     index = np.array([[rows[line] for line in r.lines] for r in rules], dtype=np.int64)
     out = np.empty((len(rules), _KERNEL_COLUMNS))

@@ -25,6 +25,7 @@ gaps and are kept; days outside the calendar's range are not checked (said in th
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -47,11 +48,41 @@ def _runs(missing: pd.DatetimeIndex, calendar_sessions: pd.DatetimeIndex) -> lis
     return runs
 
 
+_FOUND: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+_FOUND_KEPT = 32  # session sets whose outcome is remembered (a sweep, a study: the same bars)
+
+
 def find_gaps(sessions: pd.DatetimeIndex, calendar: Any = None) -> dict[str, Any]:
-    """The calendar sessions missing between the first and last of ``sessions``."""
-    from research_lab.core.marketdata.calendar import TradingCalendar, calendar_bounds
+    """The calendar sessions missing between the first and last of ``sessions``.
+
+    The outcome of the last few session sets is remembered per calendar (the key is the
+    sessions' exact values), so a sweep, a study or a loop of backtests over the same bars
+    checks them against the calendar once, not once per run (the check cost ~1 ms a run,
+    a third of a fast 5,000-bar backtest). Each call returns its own copy."""
+    from research_lab.core.marketdata.calendar import TradingCalendar
 
     cal = calendar or TradingCalendar()
+    index = pd.DatetimeIndex(sessions)
+    try:
+        key = (cal, str(index.dtype), index.asi8.tobytes())
+        hash(key)
+    except TypeError:  # a calendar object that cannot be a key: no memory
+        return _find_gaps(index, cal)
+    found = _FOUND.get(key)
+    if found is None:
+        found = _FOUND[key] = _find_gaps(index, cal)
+        while len(_FOUND) > _FOUND_KEPT:
+            _FOUND.popitem(last=False)
+    else:
+        _FOUND.move_to_end(key)
+    longest = found["longest_gap"]
+    return {**found, "first_missing": list(found["first_missing"]),
+            "longest_gap": None if longest is None else dict(longest)}
+
+
+def _find_gaps(sessions: pd.DatetimeIndex, cal: Any) -> dict[str, Any]:
+    from research_lab.core.marketdata.calendar import calendar_bounds
+
     lo, hi = calendar_bounds()
     first = max(sessions[0].date(), lo)
     last = min(sessions[-1].date(), hi)

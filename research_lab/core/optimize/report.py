@@ -381,9 +381,11 @@ def _importances(study: Any) -> dict[str, float]:
 
 
 def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
-                 output_dir: Path | None = None) -> StudyReport:
-    """The report of ``outcome`` (a :class:`~.runner.RunOutcome`); closes the tracker's parent."""
+                 output_dir: Path | None = None, feeds: Any = ()) -> StudyReport:
+    """The report of ``outcome`` (a :class:`~.runner.RunOutcome`); closes the tracker's parent.
+    ``feeds``: the bars of a multi-feed study's other symbols (:mod:`.feeds`)."""
     from research_lab.core.optimize.baselines import KPI_ATTR, study_baselines
+    from research_lab.core.optimize.feeds import label
     from research_lab.core.optimize.objective import Evaluator
     from research_lab.core.optimize.storage import mask
     from research_lab.core.optimize.walkforward import run_out_of_sample
@@ -407,12 +409,13 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
         best_values = tuple(float(v) for v in chosen.values)
         best_value = best_values[0]
     oos = dsr = pbo = cpcv = None
-    evaluator_is = Evaluator(defn.plan.in_sample(bars), defn.strategy, defn.broker)
+    evaluator_is = Evaluator(defn.plan.in_sample(bars), defn.strategy, defn.broker,
+                             feeds=[defn.plan.in_sample(f) for f in feeds])
     baselines = study_baselines(evaluator_is, defn, best_value, counts["done"],
                                 outcome.elapsed_s)
     study.set_user_attr(KPI_ATTR, baselines.to_dict())
     if best_params is not None:
-        full = Evaluator(bars, defn.strategy, defn.broker)
+        full = Evaluator(bars, defn.strategy, defn.broker, feeds=feeds)
         oos = run_out_of_sample(full, defn.space.complete(best_params), defn.plan,
                                 defn.objective.scorer(), best_value,
                                 target=outcome.wfe_target)
@@ -423,7 +426,7 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
         plots["pareto.png"] = write_pareto_plot(study, front, defn.objective.metrics,
                                                 folder / "pareto.png")
     report = StudyReport(
-        study_name=defn.study_name, strategy=defn.strategy, symbol=defn.symbol,
+        study_name=defn.study_name, strategy=defn.strategy, symbol=label(defn.symbol, defn.feeds),
         storage=mask(outcome.storage_url), metrics=defn.objective.metrics,
         directions=defn.objective.directions, n_trials=defn.n_trials, counts=counts,
         best_trial=best_trial, best_params=best_params or {}, best_value=best_value,
@@ -441,8 +444,18 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
             {"metrics": list(defn.objective.metrics),
              "directions": list(defn.objective.directions), "front": front},
             indent=2, default=str))
+    from research_lab.core.optimize.trials_table import top_trials, write_trials_table
+
+    table = write_trials_table(trials, defn.objective.metrics, folder)
     if tracker is not None:
+        top_k = getattr(outcome, "child_runs", None)
+        if top_k is not None:  # a big study: only the K best trials become child runs
+            from research_lab.core.optimize.tracking import TrialRecord
+
+            tracker.log_trials([TrialRecord.from_trial(t)
+                                for t in top_trials(trials, defn.objective.directions, top_k)])
         artifacts = {f"plots/{k}": v for k, v in plots.items()}
+        artifacts["trials.csv"] = str(table)
         artifacts["leaderboard.md"] = str(folder / "leaderboard.md")
         artifacts["report.json"] = str(folder / "report.json")
         if front is not None:

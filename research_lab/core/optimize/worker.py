@@ -222,9 +222,10 @@ def load_in_sample(defn: StudyDefinition, store_url: str | None = None) -> Any:
 def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: int | None = None,
                worker_index: int = 0, n_workers: int | None = None,
                heartbeat: S.StorageOptions | None = None,
-               store_url: str | None = None) -> WorkerResult:
+               store_url: str | None = None, feeds: Any = ()) -> WorkerResult:
     """Join ``study_name`` and run trials (see the module docstring). ``prices``: the
-    in-sample bars (the runner passes them); ``None`` loads them from the store."""
+    in-sample bars (the runner passes them, with ``feeds``: the in-sample bars of the study's
+    other symbols); ``None`` loads them from the store."""
     import optuna
 
     from research_lab.core.optimize.sampler import make_pruner, make_sampler
@@ -239,9 +240,13 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
         sampler=make_sampler(defn.sampler, seed=defn.seed, workers=n_workers,
                              worker_index=worker_index, space=defn.space),
         pruner=make_pruner(defn.pruner, n_objectives=len(defn.objective.metrics)),
-        heartbeat=heartbeat)
+        heartbeat=heartbeat, worker=True)
+    if prices is None and defn.feeds:  # a multi-feed study (.feeds): every symbol, aligned
+        from research_lab.core.optimize.feeds import load_in_sample_feeds
+
+        prices, feeds = load_in_sample_feeds(defn, store_url)
     in_sample = prices if prices is not None else load_in_sample(defn, store_url)
-    evaluator = Evaluator(in_sample, defn.strategy, defn.broker)
+    evaluator = Evaluator(in_sample, defn.strategy, defn.broker, feeds=feeds or ())
     if len(evaluator) != defn.plan.is_stop:
         raise S.StorageError(f"{len(evaluator)} in-sample bars; the study's plan has "
                              f"{defn.plan.is_stop}")

@@ -29,6 +29,10 @@ How the pieces fit
       its positions through the fast engine: the same 50 metrics and regime table as every
       strategy (:class:`~research_lab.core.backtest.report.BacktestReport`).
     * :mod:`.evaluate` compares it with buy-and-hold and the best strategy on the same bars.
+    * :mod:`.seeds` trains and scores ``statistics.seeds`` x ``folds`` policies over
+      walk-forward folds (:func:`.splits.walk_forward`); :mod:`.statistics` gives their
+      interquartile mean with bootstrap confidence intervals and the probability of beating
+      each baseline (rliable's conventions).
 
 Importing this package is light (the standard library and PyYAML); numpy, pandas, gymnasium,
 torch and Stable-Baselines3 load when a function that needs them runs.
@@ -54,6 +58,10 @@ _LAZY = {
     "playback": ".playback",
     "Evaluation": ".evaluate",
     "evaluate_policy": ".evaluate",
+    "walk_forward": ".splits",
+    "SeedStudy": ".seeds",
+    "run_seeds": ".seeds",
+    "write_seeds": ".seeds",
 }
 
 __all__ = ["RLConfig", "RLConfigError", "load_rl_config", *_LAZY]

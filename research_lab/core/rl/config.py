@@ -2,11 +2,12 @@
 
 One file holds every choice a training run makes, so that a run is reproducible from it (and
 the seed): the algorithm and its hyperparameters, the environment, the date splits, early
-stopping, checkpoints, the guardrails and the evaluation limits. The broker is not in this
-file: it is the lab's one broker (the ``broker:`` section of ``config/research_lab.yaml``,
-:func:`research_lab.core.backtest.costs.load_broker`), copied into the configuration when it is
-loaded so that a policy's ``policy.json`` records the broker it was trained with. The file's
-own comments describe each field; ``docs/rl.md`` describes the guardrails and their defaults.
+stopping, checkpoints, the guardrails, the evaluation limits and the statistics over seeds.
+The broker is not in this file: it is the lab's one broker (the ``broker:`` section of
+``config/research_lab.yaml``, :func:`research_lab.core.backtest.costs.load_broker`), copied
+into the configuration when it is loaded so that a policy's ``policy.json`` records the
+broker it was trained with. The file's own comments describe each field; ``docs/rl.md``
+describes the guardrails, the statistics and their defaults.
 
 :func:`load_rl_config` reads ``RESEARCH_LAB_RL_CONFIG`` if set, else ``config/rl.yaml`` of the
 source tree, else the defaults below; keyword overrides (``algorithm="A2C"``,
@@ -186,6 +187,29 @@ class EvaluationConfig(_Section):
         return self
 
 
+class StatisticsConfig(_Section):
+    """Seeds x walk-forward folds for :mod:`~research_lab.core.rl.seeds` and the bootstrap of
+    :mod:`~research_lab.core.rl.statistics` (see ``docs/rl.md``)."""
+
+    enabled: StrictBool = True          # rl evaluate / rl_evaluation run the seed study
+    seeds: StrictInt = 5                # training seeds: seed, seed + 1, ...
+    folds: StrictInt = 3                # expanding walk-forward folds (splits.walk_forward)
+    timesteps: StrictInt = 10_000       # training steps of each seed x fold
+    metric: str = "sharpe"              # the score of a run on its test period
+    confidence: Number = 0.95           # coverage of the bootstrap intervals
+    bootstrap_reps: StrictInt = 50_000  # bootstrap resamples
+    bootstrap_seed: StrictInt = 0       # seed of the resampling
+
+    @model_validator(mode="after")
+    def _rules(self) -> StatisticsConfig:
+        for name in ("seeds", "folds", "timesteps", "bootstrap_reps"):
+            _need(getattr(self, name) > 0, name, "must be an integer > 0")
+        _need(self.metric in SCORES, "metric", f"{self.metric!r} is not one of {SCORES}")
+        _need(0 < self.confidence < 1, "confidence", "must be in (0, 1) (0.95 = a 95 % interval)")
+        _need(self.bootstrap_seed >= 0, "bootstrap_seed", "must be an integer >= 0")
+        return self
+
+
 def _lab_broker() -> dict[str, Any]:
     from research_lab.core.backtest.costs import load_broker
 
@@ -210,6 +234,7 @@ class RLConfig(BaseModel):
     checkpoints_kept: StrictInt = 3
     guardrails: Guardrails = Field(default_factory=Guardrails)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
     source: str = "defaults"
 
     @model_validator(mode="after")
@@ -255,7 +280,8 @@ class RLConfig(BaseModel):
         }
         out.update({f"hp.{k}": v for k, v in self.algorithm_kwargs().items()})
         out.update({f"broker.{k}": v for k, v in self.broker_settings().items()})
-        for section in ("env", "splits", "early_stopping", "guardrails", "evaluation"):
+        for section in ("env", "splits", "early_stopping", "guardrails", "evaluation",
+                        "statistics"):
             for k, v in d[section].items():
                 out[f"{section}.{k}"] = v.isoformat() if isinstance(v, dt.date) else v
         return out

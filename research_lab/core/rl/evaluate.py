@@ -101,6 +101,30 @@ def best_sma_params(bars: pd.DataFrame, strategy: str, grid: Any, broker: dict) 
             for k, v in ((k, table[k].iloc[row]) for k in grid)}
 
 
+def baseline_runs(bars: pd.DataFrame, splits: Splits, config: RLConfig, test_bars: pd.DataFrame,
+                  best_strategy: tuple[str, dict[str, Any]] | None = None):
+    """Buy-and-hold and the best strategy on ``test_bars`` (the test period the policy
+    traded) with the configuration's broker: two ``BacktestResult``. ``best_strategy=(name,
+    params)``, or else the best of ``evaluation.baseline_grid`` on the training period."""
+    from research_lab.core.backtest.api import run_signal
+    from research_lab.core.backtest.signals import strategy_signal, target_positions
+
+    history = bars_until(bars, splits.test[1])
+    sessions = pd.DatetimeIndex(test_bars["session"])
+    broker = config.broker_settings()
+    bh = run_signal(test_bars, np.ones(len(test_bars)), name="buy_and_hold", **broker)
+    if best_strategy is None:
+        name = config.evaluation.baseline_strategy
+        params = best_sma_params(bars_until(bars, splits.train[1]), name,
+                                 config.evaluation.baseline_grid, broker)
+    else:
+        name, params = best_strategy
+    signal = strategy_signal(history, name, params)
+    held = target_positions(signal, config.env.allow_short).set_axis(
+        pd.DatetimeIndex(history["session"])).reindex(sessions)
+    return bh, run_signal(test_bars, held, name=name, params=params, **broker)
+
+
 def _episode_stats(model: Any, bars: pd.DataFrame, splits: Splits, config: RLConfig):
     env = period_env(bars, splits, "test", config, random_start=False)
     span = env.last - env.first
@@ -129,9 +153,6 @@ def evaluate_policy(
     """Compare ``policy`` (a model or a saved policy's path) with buy-and-hold and the best
     strategy on the test period of ``bars`` (see the module docstring). ``config``
     defaults to the one the policy was trained with (its ``policy.json``)."""
-    from research_lab.core.backtest.api import run_signal
-    from research_lab.core.backtest.signals import strategy_signal, target_positions
-
     if config is None:
         if hasattr(policy, "predict"):
             raise ValueError("evaluate_policy: pass config= with a model object (or a path)")
@@ -140,23 +161,8 @@ def evaluate_policy(
     splits = splits or make_splits(bars["session"], config.splits, config.env.window)
     context = dict(benchmark_close=benchmark_close, vix_close=vix_close, market=market)
     played = playback(model, bars, config=config, splits=splits, **context)
-    history = bars_until(bars, splits.test[1])
-    test_bars = history.iloc[played.rollout.bars].reset_index(drop=True)
-    sessions = pd.DatetimeIndex(test_bars["session"])
-    broker = config.broker_settings()
-
-    hold = np.ones(len(test_bars))
-    bh = run_signal(test_bars, hold, name="buy_and_hold", **broker)
-    if best_strategy is None:
-        name = config.evaluation.baseline_strategy
-        params = best_sma_params(bars_until(bars, splits.train[1]), name,
-                                 config.evaluation.baseline_grid, broker)
-    else:
-        name, params = best_strategy
-    signal = strategy_signal(history, name, params)
-    held = target_positions(signal, config.env.allow_short).set_axis(
-        pd.DatetimeIndex(history["session"])).reindex(sessions)
-    best = run_signal(test_bars, held, name=name, params=params, **broker)
+    test_bars = bars_until(bars, splits.test[1]).iloc[played.rollout.bars].reset_index(drop=True)
+    bh, best = baseline_runs(bars, splits, config, test_bars, best_strategy)
 
     episodes, length = _episode_stats(model, bars, splits, config)
     steps = np.array([e[1] for e in episodes], dtype=float)

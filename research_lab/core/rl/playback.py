@@ -81,6 +81,18 @@ def read_sidecar(policy_path: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def truncation(policy_path: str | Path) -> str | None:
+    """Why the saved policy's training was cut short by a guardrail (its ``policy.json``:
+    ``stop_reason`` and ``stop_detail``), or None when it ran as asked."""
+    from .train import TRUNCATING
+
+    doc = read_sidecar(policy_path)
+    reason = doc.get("stop_reason")
+    if doc.get("truncated") or reason in TRUNCATING:
+        return f"{reason}: {doc.get('stop_detail', '')}".rstrip(": ")
+    return None
+
+
 def policy_config(policy_path: str | Path) -> RLConfig:
     """The configuration a saved policy was trained with (from its ``policy.json``)."""
     from .config import rl_config_from_dict

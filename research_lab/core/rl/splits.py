@@ -94,3 +94,35 @@ def period_env(bars: pd.DataFrame, splits: Splits, period: str, config: RLConfig
         broker=config.broker, random_start=(period == "train") if random_start is None
         else random_start,
     )
+
+
+def walk_forward(sessions: Any, config: SplitConfig, folds: int, window: int = 20) -> list[Splits]:
+    """``folds`` expanding walk-forward splits of ``sessions``, oldest first.
+
+    The test period of :func:`make_splits` (the sessions after the validation period) is cut
+    into ``folds`` consecutive blocks of equal length (the last takes the remainder); fold
+    *k* tests on block *k*, validates on the ``validation`` sessions just before it, and
+    trains on everything before that. So the test periods never overlap, every fold trains
+    only on the past of its own test period, and one fold is exactly :func:`make_splits`.
+    """
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 1:
+        raise ValueError(f"walk-forward folds: {folds!r} must be an integer >= 1")
+    base = make_splits(sessions, config, window)
+    days = [x.date() for x in pd.DatetimeIndex(pd.to_datetime(pd.Series(sessions))).normalize()]
+    n = len(days)
+    first_test = days.index(base.test[0])
+    n_val = first_test - days.index(base.validation[0])
+    block = (n - first_test) // folds
+    if block < MIN_PERIOD:
+        raise ValueError(
+            f"walk-forward: {folds} folds of the {n - first_test} test sessions "
+            f"({base.test[0]}..{base.test[1]}) give {block} sessions a fold; need at least "
+            f"{MIN_PERIOD}: use fewer folds or a larger test share (splits)")
+    out = []
+    for k in range(folds):
+        start = first_test + k * block
+        end = n - 1 if k == folds - 1 else start + block - 1
+        out.append(Splits(train=(days[0], days[start - n_val - 1]),
+                          validation=(days[start - n_val], days[start - 1]),
+                          test=(days[start], days[end])))
+    return out

@@ -25,8 +25,11 @@ What happens, in order:
 
 ``stop_reason`` is one of :data:`STOP_REASONS`: ``completed`` (the requested timesteps ran),
 ``max_timesteps``, ``wall_clock``, ``memory_ceiling`` or ``early_stopping``; ``stop_detail``
-says it in words. The same seed, data and configuration give the same policy (when no
-wall-clock or memory stop intervenes: those depend on the machine).
+says it in words. A guardrail stop (:data:`TRUNCATING`) marks the policy ``truncated``: it was
+not trained as asked, so ``research-lab rl train`` exits 3 and evaluation refuses it unless
+``allow_truncated`` (``--allow-truncated``) says otherwise; early stopping is a normal end.
+The same seed, data and configuration give the same policy (when no wall-clock or memory
+stop intervenes: those depend on the machine).
 """
 
 from __future__ import annotations
@@ -53,6 +56,9 @@ from .playback import SIDECAR
 from .splits import Splits, make_splits, period_env
 
 STOP_REASONS = ("completed", "max_timesteps", "wall_clock", "memory_ceiling", "early_stopping")
+# a guardrail cut the training short: the policy is marked truncated (``policy.json``),
+# ``research-lab rl train`` exits 3 and evaluation refuses it unless asked (allow_truncated)
+TRUNCATING = ("max_timesteps", "wall_clock", "memory_ceiling")
 POLICY_FILE = "policy.zip"
 
 
@@ -99,6 +105,11 @@ class TrainingResult:
     data_version: str | None
     config: RLConfig
 
+    @property
+    def truncated(self) -> bool:
+        """A guardrail stopped the training before it ran as asked (:data:`TRUNCATING`)."""
+        return self.stop_reason in TRUNCATING
+
     def params(self) -> dict[str, Any]:
         """MLflow params: the flat configuration, the symbol, the splits, the data version."""
         return {**self.config.flat_params(), "symbol": self.symbol,
@@ -123,14 +134,15 @@ class TrainingResult:
         """MLflow tags (the tracking conventions: kind, seed, data_version) plus rl.*."""
         return {"kind": "policy", "seed": str(self.config.seed),
                 "data_version": self.data_version or "", "symbol": self.symbol,
-                "rl.algorithm": self.algorithm, "rl.stop_reason": self.stop_reason}
+                "rl.algorithm": self.algorithm, "rl.stop_reason": self.stop_reason,
+                "rl.truncated": str(self.truncated).lower()}
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "symbol": self.symbol, "algorithm": self.algorithm, "policy_path": self.policy_path,
             "timesteps": self.timesteps, "requested_timesteps": self.requested_timesteps,
             "training_seconds": self.training_seconds, "cpu_seconds": self.cpu_seconds,
-            "stop_reason": self.stop_reason,
+            "stop_reason": self.stop_reason, "truncated": self.truncated,
             "stop_detail": self.stop_detail, "validation_metric": self.validation_metric,
             "validation_score": self.validation_score, "best_step": self.best_step,
             "evaluations": [list(e) for e in self.evaluations],

@@ -62,10 +62,25 @@ class Discovery:
 
 
 def configured_sources(config_path: str | os.PathLike[str] | None = None) -> Sources:
-    """``config/strategies.yaml``'s sources plus ``$RESEARCH_LAB_STRATEGIES``'s entries."""
+    """``config/strategies.yaml``'s sources plus ``$RESEARCH_LAB_STRATEGIES``'s entries.
+
+    Read again only when the file (its modification time or size) or the variable changed:
+    every backtest resolves its strategy through here, and parsing the YAML each time cost
+    more than a fast backtest (a 100-combination sweep parsed it 100 times)."""
+    path = Path(config_path) if config_path else CONFIG_PATH
+    try:
+        st = path.stat()
+        stamp: tuple = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = ()  # _read_sources names the problem
+    return _read_sources(str(path), stamp, os.environ.get(ENV, ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_sources(path_text: str, stamp: tuple, env: str) -> Sources:
     import yaml
 
-    path = Path(config_path) if config_path else CONFIG_PATH
+    path = Path(path_text)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -76,7 +91,7 @@ def configured_sources(config_path: str | os.PathLike[str] | None = None) -> Sou
         raise StrategyError(f"{path}: 'packages' and 'paths' must be lists")
     folders = [str((path.parent.parent / p).resolve()) if not os.path.isabs(p) else p
                for p in map(str, paths)]
-    for entry in filter(None, os.environ.get(ENV, "").split(os.pathsep)):
+    for entry in filter(None, env.split(os.pathsep)):
         if os.path.isdir(entry):
             folders.append(str(Path(entry).resolve()))
         else:

@@ -10,7 +10,13 @@ evaluate_policy`) -> ``evaluation.json`` and the playback's files -> MLflow. The
 baseline is, unless the caller names one, the best parameters of the newest optimization
 study of ``evaluation.baseline_strategy`` on that symbol (:func:`study_best_params`: the
 ``report.json`` an ``optimization_study`` run writes under ``$RESEARCH_LAB_HOME/studies/``),
-else that strategy's default parameters.
+else that strategy's default parameters. Unless ``statistics.enabled`` is off (the policy's
+configuration, or the caller's ``statistics`` overrides), it then runs the seed study
+(:func:`research_lab.core.rl.seeds.run_seeds`: ``statistics.seeds`` x ``folds`` policies over
+walk-forward folds; IQM with bootstrap intervals, probability of beating buy-and-hold and the
+best strategy) and writes ``seeds.json`` and ``seeds.png`` next to the policy. A policy whose
+training a guardrail cut short (``truncated`` in its ``policy.json``) is refused unless
+``allow_truncated``.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ class EvaluationRun:
     baseline: dict[str, Any]  # strategy, params, source ("study NAME (path)" | "default ...")
     files: dict[str, Path]
     tracked: Tracked | None = None
+    seeds: Any = None  # core.rl.seeds.SeedStudy, None when statistics are off
+    truncated: str | None = None  # why the policy's training was cut short (allowed)
 
     def kpis(self) -> dict[str, float]:
         """The policy's Sharpe ratio and its deltas against buy-and-hold and the baseline."""
@@ -132,15 +140,21 @@ def evaluate_policy(
     strategy: str | None = None,
     params: Mapping[str, Any] | None = None,
     max_drawdown_limit: float | None = None,
+    statistics: Mapping[str, Any] | None = None,
+    allow_truncated: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
     source: Callable[[], Any] | None = None,
     tracking: Tracking | None = None,
 ) -> EvaluationRun:
     """Evaluate the policy at ``policy`` on ``symbol`` (module docstring); ``strategy`` /
-    ``params`` name the baseline strategy instead of the study's best or the defaults."""
+    ``params`` name the baseline strategy instead of the study's best or the defaults;
+    ``statistics`` overrides fields of the policy's ``statistics`` section (``enabled``,
+    ``seeds``, ``folds``, ``timesteps``, ...); ``progress(done, total, line)`` follows the
+    seed study."""
     from research_lab.core.backtest.market_context import load_market_context
     from research_lab.core.rl.evaluate import evaluate_policy as evaluate
     from research_lab.core.rl.evaluate import write_evaluation
-    from research_lab.core.rl.playback import policy_config
+    from research_lab.core.rl.playback import policy_config, truncation
     from research_lab.core.rl.splits import make_splits
 
     symbol = symbol.strip().upper()
@@ -150,10 +164,17 @@ def evaluate_policy(
                          f"(`research-lab rl train {symbol}` or materialize rl_policy)")
     if params is not None and strategy is None:
         raise ValueError("baseline parameters need a baseline strategy")
+    cut_short = truncation(policy)
+    if cut_short and not allow_truncated:
+        raise ValueError(f"policy {policy} is truncated (training stopped by a guardrail, "
+                         f"{cut_short}); train it again within the guardrails, or evaluate it "
+                         "anyway with --allow-truncated (launchpad allow_truncated)")
     require_quality(store, symbol)  # before reading anything else of the symbol's
     config = policy_config(policy)
     if max_drawdown_limit is not None:
         config = config.replace(evaluation={"max_drawdown_limit": max_drawdown_limit})
+    if statistics:
+        config = config.replace(statistics=dict(statistics))
     name, resolved, origin = choose_baseline(
         home, strategy or config.evaluation.baseline_strategy, symbol, params)
     experiment = tracking.experiment(config.algorithm, RL_FAMILY) if tracking else None
@@ -165,21 +186,33 @@ def evaluate_policy(
     ev = evaluate(policy, history.bars, config=config, splits=splits,
                   best_strategy=(name, resolved), market=market)
     files = write_evaluation(ev, policy.parent)
+    study = None
+    if config.statistics.enabled:
+        from research_lab.core.rl.seeds import run_seeds, write_seeds
+
+        study = run_seeds(history.bars, config, out_dir=policy.parent / "seeds", symbol=symbol,
+                          progress=progress)
+        files.update(write_seeds(study, policy.parent))
     baseline = {"strategy": name, "params": resolved, "source": origin}
     tracked = None
     if tracking is not None:
+        metrics = {**ev.metrics(), **(study.metrics() if study is not None else {})}
+        artifacts = {"evaluation": str(files["evaluation"]), "policy": str(policy)}
+        if study is not None:
+            artifacts.update({"seeds.json": str(files["seeds"]),
+                              "seeds.png": str(files["seeds_plot"])})
         ticket = tracking.client().log_run(
             experiment, f"{symbol} {config.algorithm} evaluation",
             {**config.flat_params(), "symbol": symbol,
              "test": f"{splits.test[0]}..{splits.test[1]}",
              "baseline.strategy": name, **{f"baseline.{k}": v for k, v in resolved.items()}},
-            ev.metrics(),
+            metrics,
             {"symbol": symbol, "rl.algorithm": config.algorithm, "rl.stage": "evaluation",
-             "rl.baseline_source": origin[:250]},
-            {"evaluation": str(files["evaluation"]), "policy": str(policy)},
+             "rl.baseline_source": origin[:250], "rl.truncated": str(bool(cut_short)).lower()},
+            artifacts,
             kind="policy",
             lineage=tracking.lineage_of(ev.playback.report.lineage.get("data_version"),
                                         config.seed),
         )
         tracked = finish(ticket, experiment)
-    return EvaluationRun(ev, config, splits, baseline, files, tracked)
+    return EvaluationRun(ev, config, splits, baseline, files, tracked, study, cut_short)

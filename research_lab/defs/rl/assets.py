@@ -9,7 +9,9 @@ metadata. Both are partitioned by symbol and depend on every session of that sym
 ``rl_policy`` writes ``$RESEARCH_LAB_HOME/rl/<symbol>/policy.zip`` (+ ``policy.json``,
 ``checkpoints/``); ``rl_evaluation`` reads that policy, plays it back over the test period
 through the backtest engine and writes ``playback/`` (result.json, equity.png, trades.csv) and
-``evaluation.json`` next to it. Training runs carry the run tag ``research_lab/kind:
+``evaluation.json`` next to it, then (unless ``statistics`` is off) the seed study's
+``seeds.json`` and ``seeds.png``; a truncated policy (a guardrail stop) fails it unless
+``allow_truncated``. Training runs carry the run tag ``research_lab/kind:
 rl_training`` (through :data:`~.jobs.rl_training_job`) and the op's ``pool`` ``rl_training``
 so that the run queue and the instance's concurrency pools can limit them.
 """
@@ -78,6 +80,24 @@ class RLEvaluationConfig(TrackingConfig):
     max_drawdown_limit: Optional[float] = Field(
         default=None, description="Drawdown compliance limit (0.25 = 25 %); unset: the policy's."
     )
+    statistics: Optional[bool] = Field(
+        default=None, description="Run the seed study (seeds x walk-forward folds, IQM with "
+        "bootstrap confidence intervals); unset: the policy's statistics.enabled.",
+    )
+    seeds: Optional[int] = Field(default=None, description="Seed study: training seeds.")
+    folds: Optional[int] = Field(default=None, description="Seed study: walk-forward folds.")
+    seed_timesteps: Optional[int] = Field(
+        default=None, description="Seed study: training steps of each seed and fold."
+    )
+    allow_truncated: bool = Field(
+        default=False, description="Evaluate a policy whose training a guardrail cut short.",
+    )
+
+    def statistics_overrides(self) -> Optional[dict]:
+        out = {k: v for k, v in {"enabled": self.statistics, "seeds": self.seeds,
+                                 "folds": self.folds, "timesteps": self.seed_timesteps}.items()
+               if v is not None}
+        return out or None
 
 
 def _home():
@@ -159,6 +179,7 @@ def rl_policy(
             "validation_metric": out.validation_metric,
             "stop_reason": out.stop_reason,
             "stop_detail": out.stop_detail,
+            "truncated": dg.MetadataValue.bool(out.truncated),
             "path": dg.MetadataValue.path(out.policy_path),
             "seed": dg.MetadataValue.int(rl_config.seed),
             "train": f"{splits['train_start']}..{splits['train_end']}",
@@ -176,7 +197,9 @@ def rl_policy(
     kinds={"python"},
     description="The policy played back deterministically over the test period through the "
     "backtest engine: the 50 metrics, the regime table, and the comparison with buy-and-hold "
-    "and the best strategy (Sharpe deltas, drawdown compliance, episode length stability).",
+    "and the best strategy (Sharpe deltas, drawdown compliance, episode length stability); "
+    "then the seed study: seeds x walk-forward folds, the interquartile mean with a bootstrap "
+    "confidence interval and the probability of beating each baseline (seeds.json, seeds.png).",
 )
 def rl_evaluation(
     context: dg.AssetExecutionContext,
@@ -193,10 +216,14 @@ def rl_evaluation(
         run = evaluate_policy(
             store.open(), symbol, policy=policy_dir(_home(), symbol) / POLICY_FILE, home=_home(),
             strategy=config.best_strategy, params=config.best_params,
-            max_drawdown_limit=config.max_drawdown_limit, source=source.get,
-            tracking=_tracking(context, tracking, config),
+            max_drawdown_limit=config.max_drawdown_limit,
+            statistics=config.statistics_overrides(), allow_truncated=config.allow_truncated,
+            progress=lambda done, total, line: context.log.info(f"seed study {done}/{total}: "
+                                                                 f"{line}"),
+            source=source.get, tracking=_tracking(context, tracking, config),
         )
-    except ValueError as exc:  # no policy, open critical anomalies, bad baseline parameters
+    except ValueError as exc:  # no policy, truncated policy, open critical anomalies, bad
+        # baseline parameters or statistics settings
         raise use_case_failure(exc) from None
     ev, splits, paths = run.evaluation, run.splits, run.files
     m, c = ev.playback.metrics, ev.comparison
@@ -206,9 +233,16 @@ def rl_evaluation(
         **c,
     }.items()}
     logged = _logged(context, run.tracked)
+    seeds = {}
+    if run.seeds is not None:
+        seeds = {k: dg.MetadataValue.float(float(v)) for k, v in run.seeds.metrics().items()}
+        seeds["seeds_summary"] = run.seeds.headline()
+        seeds["seeds_path"] = dg.MetadataValue.path(str(paths["seeds"]))
     return dg.MaterializeResult(metadata={
         **logged,
         **numbers,
+        **seeds,
+        "truncated": dg.MetadataValue.bool(bool(run.truncated)),
         "drawdown_compliant": dg.MetadataValue.bool(bool(c["drawdown_compliant"])),
         "best_strategy": ev.best_strategy.title(),
         "baseline_source": run.baseline["source"],

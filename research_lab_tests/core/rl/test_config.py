@@ -18,6 +18,10 @@ def test_the_shipped_file_loads_with_documented_defaults():
         (1, 1_000_000, 1800, 4096)
     assert set(c.hyperparameters) == {"PPO", "A2C", "DQN"}
     assert c.broker_settings()["allow_short"] is False
+    st = c.statistics
+    assert (st.enabled, st.seeds, st.folds, st.timesteps, st.confidence, st.bootstrap_reps,
+            st.bootstrap_seed, st.metric) == (True, 5, 3, 10_000, 0.95, 50_000, 0, "sharpe")
+    assert c.flat_params()["statistics.seeds"] == 5
 
 
 def test_overrides_merge_sections_and_the_environment_variable_picks_the_file(tmp_path,
@@ -53,6 +57,10 @@ def test_overrides_merge_sections_and_the_environment_variable_picks_the_file(tm
         ({"guardrails": {"deterministic_torch": "yes"}},
          "guardrails.deterministic_torch: Input should be a valid boolean"),
         ({"hyperparameters": {"SAC": {}}}, "hyperparameters.SAC: not one of"),
+        ({"statistics": {"seeds": 0}}, "statistics.seeds: must be an integer > 0"),
+        ({"statistics": {"confidence": 1.5}}, "statistics.confidence: must be in .0, 1. .0.95"),
+        ({"statistics": {"metric": "sortino"}}, "statistics.metric: 'sortino' is not one of"),
+        ({"statistics": {"reps": 10}}, "statistics.reps: unknown field"),
     ],
 )
 def test_bad_values_name_the_field(overrides, message):
