@@ -89,7 +89,8 @@ def register(sub) -> None:
     p.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--worker-index", type=int, metavar="I",
-                   help="worker: offset of this worker's sampler seed (default: from its pid)")
+                   help="worker: offset of this worker's sampler seed (default: from its host "
+                   "name and pid)")
     p.add_argument("--idle-exit", type=float, metavar="S",
                    help="worker without --study-name: exit after S idle seconds (default: "
                    "keep polling for studies)")
@@ -303,16 +304,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from research_lab.core.optimize.config import load_optimize_config
     from research_lab.core.optimize.storage import StorageOptions, resolve_storage_url
-    from research_lab.core.optimize.worker import run_worker, serve_studies
+    from research_lab.core.optimize.worker import (
+        run_worker, serve_studies, standalone_worker_index,
+    )
 
     cfg = load_optimize_config(args.config)
     url = resolve_storage_url(args.storage or cfg.storage.url)
     options = StorageOptions(cfg.storage.heartbeat_interval, cfg.storage.grace_period,
                              cfg.storage.max_retry, cfg.storage.journal_fsync,
                                  cfg.storage.pg_synchronous_commit)
-    # worker i samples with seed + i: distinct per process, so that N containers started alike
-    # do not draw the same random start-up points
-    index = args.worker_index if args.worker_index is not None else 1000 + os.getpid() % 100_000
+    # worker i samples with seed + i: distinct per host and process, so that N containers
+    # started alike (each worker pid 1) do not draw the same points
+    index = args.worker_index if args.worker_index is not None else standalone_worker_index()
     if not args.study_name:  # a service: join whichever study wants trials
         total = serve_studies(url, heartbeat=options, worker_index=index,
                               idle_exit_s=args.idle_exit)

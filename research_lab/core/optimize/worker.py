@@ -45,6 +45,26 @@ TOO_FEW_TRADES = "too_few_trades"
 TRADES_UNAVAILABLE = ("min_trades is not available for backtrader-engine studies (their folds "
                       "report returns, not trades): set study.min_trades to 0")
 FREE_FACTOR = 10                             # at most this many free trials per budgeted one
+STANDALONE_INDEX_BASE = 1000                 # a runner's own workers are 0..workers-1
+STANDALONE_INDEX_SPAN = 1_000_000
+
+
+def standalone_worker_index(host: str | None = None, pid: int | None = None) -> int:
+    """The sampler seed offset of a worker started on its own (``research-lab optimize
+    worker`` without ``--worker-index``), from this host's name and this process's pid.
+
+    The pid alone is not enough: replicas of one container image each run the worker as pid 1,
+    so with the same study seed they would sample the same points; their host names (the
+    container ids) differ. A stable hash (not Python's per-process ``hash``) of ``host:pid``,
+    offset past the indices a runner gives its own workers.
+    """
+    import hashlib
+    import socket
+
+    host = socket.gethostname() if host is None else host
+    pid = os.getpid() if pid is None else pid
+    digest = hashlib.blake2b(f"{host}:{pid}".encode(), digest_size=8).digest()
+    return STANDALONE_INDEX_BASE + int.from_bytes(digest, "big") % STANDALONE_INDEX_SPAN
 
 
 def _key(params: dict[str, Any]) -> str:
