@@ -87,6 +87,26 @@ def test_an_example_is_optimized_with_a_small_study(home, name, shared_data, cap
     assert "trials: 3 completed" in captured.out
 
 
+def test_the_pairs_example_is_optimized_with_both_symbols_together(home, monkeypatch, capsys):
+    from research_lab_tests.defs.optimize.conftest import write_bars
+
+    url = f"sqlite:///{home / 'market.db'}"
+    monkeypatch.setenv("RESEARCH_LAB_STORE_URL", url)
+    write_bars(url, symbols=("ACME", "GLOBEX"))
+    reference = CASES["PairsSpread"][0]
+    code = main(["optimize", "--strategy", reference, "--bounds", "period=10:40",
+                 "--bounds", "entry=1.0:2.0", "--symbols", "ACME", "GLOBEX", "--together",
+                 "--n-trials", "3", "--workers", "1", "--study-name", "ex-pairs",
+                 "--no-tracking", "--market-hours", "ignore", "--no-progress",
+                 "--out", str(home / "study")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "study ex-pairs: PairsSpread on ACME+GLOBEX" in captured.out
+    assert "trials: 3 completed" in captured.out
+    report = json.loads((home / "study" / "ex-pairs" / "report.json").read_text())
+    assert report["symbol"] == "ACME+GLOBEX" and set(report["best_params"]) == {"period", "entry"}
+
+
 def test_list_show_and_the_api_contract(home, capsys, monkeypatch):
     monkeypatch.setenv("RESEARCH_LAB_STRATEGIES", str(STRATEGIES))
     assert main(["strategy", "list"]) == 0

@@ -37,6 +37,9 @@ class OptimizeRequest(BaseModel):
     strategy: str = Field(max_length=64, description="a registered strategy (research-lab "
                           "strategy list), e.g. sma_cross; never a module path or file")
     symbol: str = Field(max_length=32, description="a symbol with bars in the market-data store")
+    feeds: list[str] = Field(default_factory=list, description="more stored symbols fed with "
+                             "`symbol` to one backtrader strategy (self.datas[1:], e.g. a pairs "
+                             "strategy): one study over all of them, at most 8 symbols in all")
     n_trials: int = Field(default=100, ge=1, le=100_000, description="trials to finish")
     timeout: Optional[float] = Field(default=None, gt=0, description="seconds")
     metric: str = Field(default="sharpe_ratio", max_length=64, description="objective metric")
@@ -70,12 +73,15 @@ def _validate(req: OptimizeRequest) -> dict[str, Any]:
     from research_lab.core.optimize import default_space, load_optimize_config
     from research_lab.core.optimize.objective import objective_from_config
     from research_lab.core.optimize.config import SAMPLERS
+    from research_lab.core.optimize.feeds import check_feed_symbols
     from research_lab.core.optimize.space import parse_space
 
     from research_lab.core.inputs import InputError, date_range, symbol as check_symbol
 
     try:
         symbol = check_symbol(req.symbol, "symbol")
+        feeds = (check_feed_symbols([symbol, *req.feeds], "symbol and feeds")[1:]
+                 if req.feeds else ())
         date_range(req.start, req.end)
     except InputError as exc:
         raise _unprocessable(str(exc)) from None
@@ -100,12 +106,14 @@ def _validate(req: OptimizeRequest) -> dict[str, Any]:
                                           min_trades=req.min_trades)
     except ValueError as exc:
         raise _unprocessable(str(exc)) from None
-    _check_history(req, symbol, space, objective, cfg)
+    _check_history(req, symbol, space, objective, cfg, feeds)
     _check_market_hours(req, cfg)
     config: dict[str, Any] = {
         "n_trials": req.n_trials, "metric": req.metric, "workers": req.workers,
         "param_space_json": json.dumps(space.to_dict()), "tracking": req.tracking,
     }
+    if feeds:
+        config["feeds"] = list(feeds)
     for key in ("timeout", "direction", "seed", "market_hours", "sampler", "min_trades"):
         if getattr(req, key) is not None:
             config[key] = getattr(req, key)
@@ -116,8 +124,9 @@ def _validate(req: OptimizeRequest) -> dict[str, Any]:
 
 
 def _check_history(req: OptimizeRequest, symbol: str, space: Any, objective: Any,
-                   cfg: Any) -> None:
-    """The study use case's own checks (gate, bars in range, plan), without the run."""
+                   cfg: Any, feeds: tuple[str, ...] = ()) -> None:
+    """The study use case's own checks (gate, bars in range, plan), without the run; for
+    ``feeds`` too."""
     from research_lab.core.marketdata.store import BarStore
     from research_lab.core.optimize.usecase import StudyInputs, prepare_study
     from research_lab.core.quality.gate import QualityGateError
@@ -126,21 +135,23 @@ def _check_history(req: OptimizeRequest, symbol: str, space: Any, objective: Any
     url = load_settings().resolved_store_url
     store = BarStore.from_url(url)
     try:
-        known = symbol in store.symbols()
+        stored = set(store.symbols())
     finally:
         store.close()
-    if not known:   # never list the stored symbols: the caller may not be allowed to see them
-        raise _unprocessable(f"symbol {symbol!r} has no bars in the market-data store")
+    for name, what in ((symbol, "symbol"), *((f, "feeds: symbol") for f in feeds)):
+        if name not in stored:  # never list the stored symbols: the caller may not see them
+            raise _unprocessable(f"{what} {name!r} has no bars in the market-data store")
     try:
         prepare_study(StudyInputs(req.strategy, symbol, "api-check", space=space,
                                   objective=objective, config=cfg, start=req.start,
-                                  end=req.end, store_url=url))
+                                  end=req.end, store_url=url, feeds=feeds))
     except QualityGateError as exc:
         raise _unprocessable(str(exc), 409) from None
     except ValueError as exc:
         text = str(exc)
-        if text.startswith("no bars of"):
-            text = (f"symbol {symbol!r} has no bars between {req.start or 'the start'} and "
+        if text.startswith("no bars of"):  # the store's URL is not the caller's business
+            missing = text.split()[3] if len(text.split()) > 3 else symbol
+            text = (f"symbol {missing!r} has no bars between {req.start or 'the start'} and "
                     f"{req.end or 'the end'} in the market-data store")
         raise _unprocessable(text) from None
 

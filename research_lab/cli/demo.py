@@ -62,6 +62,10 @@ def _register_run(dsub) -> None:
                      help="also write the quantstats tearsheet of each backtest (~3 s each)")
     run.add_argument("--no-instigators", action="store_true",
                      help="leave the nightly schedule and the market-data sensor off")
+    run.add_argument("--full-bookkeeping", action="store_true",
+                     help="keep Dagster's defaults on the instance: synchronous SQLite commits "
+                     "and one planned event per partition (slower; by default the demo takes "
+                     "both shortcuts: see README, Quick start)")
     run.set_defaults(func=cmd_run)
 
 
@@ -80,4 +84,4 @@ def cmd_run(args: argparse.Namespace) -> int:
                       strategies=tuple(args.strategies or ()))
     workspace = str(Path(__file__).resolve().parents[2] / "workspace.yaml")
     return d.run_demo(plan, years=args.years, workspace=workspace,
-                      instigators=not args.no_instigators)
+                      instigators=not args.no_instigators, full_bookkeeping=args.full_bookkeeping)

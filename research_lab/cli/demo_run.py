@@ -5,7 +5,7 @@ Dagster instance at ``DAGSTER_HOME`` (so the UI shows them afterwards), with the
 resources (embedded store, embedded MLflow under ``RESEARCH_LAB_HOME``):
 
 1. ``market_data``: the demo universe for the last N years (``research-lab demo ingest``);
-2. ``anomaly_scores`` (one run per symbol) and ``anomaly_report``;
+2. ``anomaly_scores`` (the universe × the range as one run) and ``anomaly_report``;
 3. ``backtest_results``: every strategy of the library on each demo symbol;
 4. ``optimization_study``: one small study (``--trials`` on one strategy and symbol). The
    market-hours rule (``market_hours.policy: refuse`` in ``config/optimize.yaml``) protects a
@@ -14,6 +14,14 @@ resources (embedded store, embedded MLflow under ``RESEARCH_LAB_HOME``):
 5. ``rl_policy`` and ``rl_evaluation``: one small policy (``--timesteps``) on one symbol; its
    seed study is overridden to :data:`RL_STATISTICS` (2 seeds x 1 fold x 2,048 steps);
 6. the nightly ingest schedule and the market-data sensor are switched on in the instance.
+
+While it runs, the embedded (SQLite) instance under ``DAGSTER_HOME`` takes two shortcuts
+(``cli/demo_sqlite.py``): its commits do not wait for the disk (``PRAGMA synchronous=OFF``; an
+OS crash or power loss during the demo can corrupt that instance: delete the folder and run the
+demo again), and a range run records one planned event, not one per partition (a failed range
+run's partitions then read "missing", not "failed"). ``--full-bookkeeping`` keeps Dagster's
+defaults. The schedule and the sensor are switched on by Dagster's CLI in two processes started
+after the ingest, while the loop goes on.
 
 A step that fails is reported with its error and the loop goes on (exit code 1 at the end).
 """
@@ -60,6 +68,7 @@ class StepResult:
     ok: bool
     seconds: float
     detail: str = ""
+    background: bool = False  # ran while the loop went on (its seconds overlap the others')
 
 
 def log(message: str) -> None:
@@ -102,20 +111,37 @@ def strategy_names(defs) -> tuple[str, ...]:
 
 
 def score_quality(defs, instance, symbols, start, end) -> list[StepResult]:
+    """``anomaly_scores`` for symbols × [start, end] as one range run (one per block of symbols
+    contiguous in the ``symbol`` partitions, which symbols ingested together always are), then
+    ``anomaly_report``."""
+    from research_lab.defs.marketdata.backfill import symbol_blocks
     from research_lab.defs.marketdata.requests import RANGE_END_TAG, RANGE_START_TAG
-    from research_lab.defs.partitions import market_key
+    from research_lab.defs.partitions import market_key, symbol_partitions
 
     out = []
-    for symbol in symbols:
+    order = instance.get_dynamic_partitions(symbol_partitions.name)
+    for block in symbol_blocks(order, list(symbols)):
         t0 = time.monotonic()
         result = _run_job(defs, instance, "anomaly_scores_job", tags={
-            RANGE_START_TAG: str(market_key(symbol, start)),
-            RANGE_END_TAG: str(market_key(symbol, end)),
+            RANGE_START_TAG: str(market_key(block[0], start)),
+            RANGE_END_TAG: str(market_key(block[-1], end)),
         })
-        out.append(_step(f"anomaly_scores {symbol}", result, t0))
+        name = block[0] if len(block) == 1 else f"{block[0]}..{block[-1]}"
+        out.append(_step(f"anomaly_scores {name} ({len(block)} symbols, one run)", result, t0))
     t0 = time.monotonic()
     out.append(_step("anomaly_report", _run_job(defs, instance, "anomaly_report_job"), t0))
     return out
+
+
+def stage_times(steps: list[StepResult]) -> list[str]:
+    """One line per kind of step (the first word of its name), in order: its steps and seconds."""
+    totals: dict[str, list[StepResult]] = {}
+    for s in steps:
+        totals.setdefault(s.name.split(" ")[0], []).append(s)
+    return [f"{sum(s.seconds for s in group):7.1f} s  {kind} ({len(group)} "
+            f"step{'s' if len(group) > 1 else ''}"
+            f"{', in the background' if any(s.background for s in group) else ''})"
+            for kind, group in totals.items()]
 
 
 def _step(name: str, result, started: float) -> StepResult:
@@ -173,9 +199,11 @@ def policy(defs, instance, plan: DemoPlan) -> list[StepResult]:
     return [trained, evaluated]
 
 
-def switch_on_instigators(workspace: str) -> list[StepResult]:
-    """Turn on the demo's schedule and sensor in the instance at DAGSTER_HOME (Dagster's CLI:
-    the state is recorded against the code location of ``workspace``, as the UI loads it)."""
+def start_instigators(workspace: str) -> list[tuple[str, float, Any]]:
+    """Start turning on the demo's schedule and sensor in the instance at DAGSTER_HOME (Dagster's
+    CLI, one process each: the state is recorded against the code location of ``workspace``, as
+    the UI loads it); :func:`finish_instigators` collects the outcome. Started while the loop
+    goes on, since each process spends its time loading the code location."""
     import subprocess
 
     procs = []
@@ -185,19 +213,44 @@ def switch_on_instigators(workspace: str) -> list[StepResult]:
             procs.append((f"{kind} {name} on", time.monotonic(),
                           subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                            text=True)))
+    return procs
+
+
+def finish_instigators(procs: list[tuple[str, float, Any]]) -> list[StepResult]:
     out = []
     for name, t0, proc in procs:
         text, _ = proc.communicate()
         lines = [line for line in text.strip().splitlines() if line.strip()]
         ok = proc.returncode == 0
         out.append(StepResult(name, ok, time.monotonic() - t0,
-                              "" if ok else (lines[-1] if lines else f"exit {proc.returncode}")))
+                              "" if ok else (lines[-1] if lines else f"exit {proc.returncode}"),
+                              background=True))
     return out
 
 
 def run_demo(plan: DemoPlan, *, years: float | None, workspace: str,
-             instigators: bool = True) -> int:
-    """The whole loop; prints one line per step and a summary; 0 when every step succeeded."""
+             instigators: bool = True, full_bookkeeping: bool = False) -> int:
+    """The whole loop; prints one line per step and a summary; 0 when every step succeeded.
+    Unless ``full_bookkeeping``, the instance at ``DAGSTER_HOME`` takes the demo's two
+    shortcuts meanwhile (see the module docstring)."""
+    import os
+
+    from research_lab.cli.demo_sqlite import (
+        one_planned_event_per_range,
+        unsynced_instance_writes,
+    )
+
+    home = os.environ.get("DAGSTER_HOME")
+    if full_bookkeeping or not home:
+        return _run_demo(plan, years=years, workspace=workspace, instigators=instigators)
+    log(f"demo shortcuts on the instance under {home}: unsynced SQLite writes "
+        "(PRAGMA synchronous=OFF) and one planned event per range run "
+        "(--full-bookkeeping for Dagster's defaults)")
+    with unsynced_instance_writes(home), one_planned_event_per_range():
+        return _run_demo(plan, years=years, workspace=workspace, instigators=instigators)
+
+
+def _run_demo(plan: DemoPlan, *, years: float | None, workspace: str, instigators: bool) -> int:
     from datetime import timedelta
 
     import dagster as dg
@@ -234,6 +287,8 @@ def run_demo(plan: DemoPlan, *, years: float | None, workspace: str,
     code = ingest(list(settings.universe), start, end, only_missing=True)
     steps.append(StepResult("market_data", code == 0, time.monotonic() - t0,
                             "" if code == 0 else "ingestion failed (see above)"))
+    # the instance exists now: the schedule and the sensor are switched on meanwhile
+    instigating = start_instigators(workspace) if instigators else []
     with dg.DagsterInstance.get() as instance:
         from research_lab.defs.backtest.partitions import register_strategies
 
@@ -247,9 +302,10 @@ def run_demo(plan: DemoPlan, *, years: float | None, workspace: str,
         steps.append(study(defs, instance, plan))
         stage("5/5 rl_policy and rl_evaluation")
         steps += policy(defs, instance, plan)
-    if instigators:
-        steps += switch_on_instigators(workspace)
+    steps += finish_instigators(instigating)
     failed = [s for s in steps if not s.ok]
+    for line in stage_times(steps):
+        log(line)
     for s in failed:
         log(f"FAILED {s.name}: {s.detail}")
     log(f"done in {time.monotonic() - started:.0f} s: {len(steps) - len(failed)} steps ok, "

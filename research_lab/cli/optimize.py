@@ -6,13 +6,18 @@ HTTP API.
     research-lab optimize --strategy sma_cross --param-space config/param_spaces/sma_cross.yaml \\
         --symbols ACME --start 2018-01-02 --end 2024-12-31 --metric sharpe_ratio \\
         --n-trials 100 --study-name acme-sma [--storage URL] [--workers N] [--timeout S]
+    research-lab optimize --strategy examples/strategies/pairs.py:PairsSpread \
+        --bounds period=10:60 --bounds entry=1.0:2.5 --symbols ACME GLOBEX --together \
+        --study-name acme-globex-pairs                # ONE study, both symbols feed the strategy
     research-lab optimize worker --study-name acme-sma --storage postgresql://...   # one study
     research-lab optimize worker [--idle-exit S]    # a service (docker): joins any open study
     research-lab optimize serve [--port 8765]                                      # HTTP API
     research-lab optimize list | show NAME | stop NAME | delete NAME [--storage URL]  # studies
 
 Bars come from the market-data store (one query per symbol) or ``--csv FILE``. Several
-symbols run one study each (``<study-name>.<SYMBOL>``). A progress bar (stderr) follows the
+symbols run one study each (``<study-name>.<SYMBOL>``); with ``--together`` they run ONE study
+whose trials feed all of them (2 to 8) to one backtrader strategy as ``self.datas``, in the
+order given. A progress bar (stderr) follows the
 finished trials; the final report (best value and parameters, IS/OOS and walk-forward
 efficiency, deflated Sharpe, PBO, leaderboard) goes to stdout.
 
@@ -50,6 +55,9 @@ def register(sub) -> None:
     p.add_argument("--bounds", action="append", default=[], metavar="NAME=LOW:HIGH[:STEP]",
                    help="search NAME over LOW..HIGH (or NAME=a,b,c), instead of a space file")
     p.add_argument("--symbols", nargs="+", metavar="S", help="symbols (one study each)")
+    p.add_argument("--together", action="store_true",
+                   help="one study: all --symbols (2 to 8) feed ONE backtrader strategy as "
+                   "self.datas, in the order given (pairs, spreads)")
     p.add_argument("--csv", metavar="FILE", type=Path, help="bars from a CSV file (one symbol)")
     p.add_argument("--start", type=iso_date, help="first session, YYYY-MM-DD")
     p.add_argument("--end", type=iso_date, help="last session, YYYY-MM-DD")
@@ -81,7 +89,8 @@ def register(sub) -> None:
     p.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--worker-index", type=int, metavar="I",
-                   help="worker: offset of this worker's sampler seed (default: from its pid)")
+                   help="worker: offset of this worker's sampler seed (default: from its host "
+                   "name and pid)")
     p.add_argument("--idle-exit", type=float, metavar="S",
                    help="worker without --study-name: exit after S idle seconds (default: "
                    "keep polling for studies)")
@@ -181,6 +190,13 @@ def _requests(args: argparse.Namespace):
 
     ref = get_strategy(args.strategy, args.strategy_path)  # unknown: lists the known ones
     args.strategy = ref.name  # a reference loaded here is discoverable by name in workers
+    if args.together:  # one study, all the symbols feed the strategy (core.optimize.feeds)
+        from research_lab.core.optimize.feeds import check_feed_symbols, require_backtrader
+
+        if args.csv is not None:
+            raise ValueError("--together reads every symbol from the store; not with --csv")
+        check_feed_symbols(symbols_arg(args.symbols or []), "--symbols with --together")
+        require_backtrader(ref)
     if args.bounds and args.param_space:
         raise ValueError("give --param-space FILE or --bounds, not both")
     if needs_bounds(ref) and not (args.bounds or args.param_space):
@@ -217,6 +233,12 @@ def _requests(args: argparse.Namespace):
     objective = objective_from_config(cfg, args.metric, args.direction, loss=args.loss,
                                       min_trades=args.min_trades)
     symbols = symbols_arg(args.symbols or [])
+    if args.together:
+        return [prepare_study(StudyInputs(
+            args.strategy, symbols[0], args.study_name, space=space, objective=objective,
+            config=cfg, start=args.start, end=args.end, feeds=tuple(symbols[1:]),
+            output_dir=str(child_path(args.out, args.study_name, where="--study-name"))
+            if args.out else None))], cfg
     given = dict([_csv_bars(args, symbols)]) if args.csv is not None else dict.fromkeys(symbols)
     requests = []
     for symbol, bars in given.items():
@@ -282,16 +304,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from research_lab.core.optimize.config import load_optimize_config
     from research_lab.core.optimize.storage import StorageOptions, resolve_storage_url
-    from research_lab.core.optimize.worker import run_worker, serve_studies
+    from research_lab.core.optimize.worker import (
+        run_worker, serve_studies, standalone_worker_index,
+    )
 
     cfg = load_optimize_config(args.config)
     url = resolve_storage_url(args.storage or cfg.storage.url)
     options = StorageOptions(cfg.storage.heartbeat_interval, cfg.storage.grace_period,
                              cfg.storage.max_retry, cfg.storage.journal_fsync,
                                  cfg.storage.pg_synchronous_commit)
-    # worker i samples with seed + i: distinct per process, so that N containers started alike
-    # do not draw the same random start-up points
-    index = args.worker_index if args.worker_index is not None else 1000 + os.getpid() % 100_000
+    # worker i samples with seed + i: distinct per host and process, so that N containers
+    # started alike (each worker pid 1) do not draw the same points
+    index = args.worker_index if args.worker_index is not None else standalone_worker_index()
     if not args.study_name:  # a service: join whichever study wants trials
         total = serve_studies(url, heartbeat=options, worker_index=index,
                               idle_exit_s=args.idle_exit)

@@ -16,8 +16,10 @@ the market-data store (``research-lab data ingest`` first), the settings from
 ``config/rl.yaml`` (``--config`` or ``RESEARCH_LAB_RL_CONFIG`` for another file) and the broker
 from ``config/research_lab.yaml``. The policy lives in ``$RESEARCH_LAB_HOME/rl/<symbol>/``
 unless ``--out`` says otherwise. Training shows a progress bar. The evaluation compares the
-policy with buy-and-hold and with the strategy baseline (the newest study's best parameters
-for the symbol, else the strategy's defaults) and prints the Sharpe deltas; then (unless
+policy with buy-and-hold and with the strategy baseline (the best parameters of the newest
+study of the symbol whose data end by the test start; if every study reaches into the test,
+the grid fitted on the training period; with no study, the strategy's defaults) and prints the
+Sharpe deltas and the baseline's source; then (unless
 ``--no-statistics``) it trains and scores ``--seeds`` x ``--folds`` policies over walk-forward
 folds and prints their interquartile mean with its bootstrap confidence interval and the
 probability of beating each baseline (``seeds.json``, ``seeds.png``). The statistics flags of
@@ -94,8 +96,9 @@ def register(sub) -> None:
     ev.add_argument("symbol")
     ev.add_argument("--policy", help="policy.zip (default: $RESEARCH_LAB_HOME/rl/<symbol>/)")
     ev.add_argument("--strategy", help="strategy to compare with (default: the config's "
-                    "evaluation.baseline_strategy with the newest study's best parameters for "
-                    "the symbol, else its defaults)")
+                    "evaluation.baseline_strategy with the best parameters of the newest study of "
+                    "the symbol ending by the test start, else the training-period grid, else "
+                    "its defaults)")
     ev.add_argument("--params", nargs="*", default=[], metavar="NAME=VALUE",
                     help="the strategy's parameters")
     ev.add_argument("--allow-truncated", action="store_true",

@@ -5,7 +5,8 @@ What it does, in order:
 1. creates the databases it needs on the server at ``RESEARCH_LAB_PG_URL`` (default
    ``postgresql://postgres@127.0.0.1:5432``) if they are missing: ``<prefix>dagster`` (runs,
    events, schedules), ``<prefix>mlflow`` (tracking), ``<prefix>market`` (the bar store, unless
-   ``RESEARCH_LAB_STORE_URL`` is set) and ``<prefix>optuna`` (studies); prefix ``research_lab_``;
+   ``RESEARCH_LAB_STORE_URL`` is set) and ``<prefix>optuna`` (studies: the children get it as
+   ``RESEARCH_LAB_OPTUNA_STORAGE``); prefix ``research_lab_``;
 2. writes a ``DAGSTER_HOME`` (``docker/dagster.yaml``, the same file the compose stack mounts,
    plus a ``workspace.yaml`` pointing at the code server) and the artifact/log folders;
 3. starts, each in its own process group and bound to 127.0.0.1: the user-code gRPC server,
@@ -155,6 +156,11 @@ def write_dagster_home(cfg: StackConfig) -> dict[str, str]:
         RESEARCH_LAB_STORE_URL=cfg.store_url or cfg.pg.url(cfg.db("market")),
         PYTHONUNBUFFERED="1",
     )
+    # studies of the stack's runs (and of workers given this environment) on <prefix>optuna:
+    # one PostgreSQL study storage that every process shares, not each one's journal file
+    from research_lab.core.optimize.storage import ENV_VAR as OPTUNA_STORAGE
+
+    env[OPTUNA_STORAGE] = cfg.pg.url(cfg.db("optuna"))
     if cfg.mlflow:
         # the lab's own processes (runs, workers) log to the stack's MLflow server
         env.update(RESEARCH_LAB_MLFLOW_URI=cfg.mlflow_url, MLFLOW_TRACKING_URI=cfg.mlflow_url)

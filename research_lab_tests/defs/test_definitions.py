@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import dagster as dg
+import pytest
 
 
 def test_definitions_load_and_validate():
@@ -18,6 +19,19 @@ def test_definitions_load_and_validate():
     checks = {k.name for k in graph.asset_check_keys}
     assert checks >= {"schema_ohlc", "missing_sessions", "stale_prices", "extreme_moves"}
     dg.Definitions.validate_loadable(defs)
+
+
+def test_a_pairs_study_config_is_accepted_and_a_bad_feeds_value_is_not():
+    from research_lab.definitions import defs
+
+    job = defs.resolve_job_def("optimization_job")
+    config = {"n_trials": 5, "feeds": ["GLOBEX"],
+              "param_space_json": '{"params": {"period": {"type": "int", "low": 5, "high": 40}}}'}
+    ok = dg.validate_run_config(job, {"ops": {"optimization_study": {"config": config}}})
+    assert ok["ops"]["optimization_study"]["config"]["feeds"] == ["GLOBEX"]
+    with pytest.raises(dg.DagsterInvalidConfigError, match="feeds"):
+        dg.validate_run_config(job, {"ops": {"optimization_study": {"config": {
+            "feeds": "GLOBEX"}}}})
 
 
 HEAVY = ("torch", "stable_baselines3", "prophet", "mlflow", "backtrader", "quantstats",

@@ -41,6 +41,7 @@ def test_demo_run_succeeds_and_shows_progress(demo_home):
                   "4/5 optimization_study", "5/5 rl_policy"):
         assert stage in done.stderr
     assert "0 failed" in done.stderr
+    assert "demo shortcuts on the instance" in done.stderr  # it says what it trades for speed
 
 
 @pytest.mark.slow
@@ -50,6 +51,7 @@ def test_every_asset_key_has_a_materialization_with_metadata(demo_home):
     base, _, done = demo_home
     assert done.returncode == 0, done.stderr[-3000:]
     from research_lab.definitions import defs
+    from research_lab.defs.partitions import market_partitions
 
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     assert len(keys) >= 7
@@ -60,6 +62,15 @@ def test_every_asset_key_has_a_materialization_with_metadata(demo_home):
             metadata = event.asset_materialization.metadata
             assert len(metadata) >= 3, f"{key.to_user_string()}: metadata {sorted(metadata)}"
         states = {s.instigator_name: s.status.value for s in instance.all_instigator_state()}
+        # the universe's scores are one range run, covering every ingested partition
+        [scores_run] = instance.get_runs(dg.RunsFilter(job_name="anomaly_scores_job"))
+        assert scores_run.status == dg.DagsterRunStatus.SUCCESS
+        ingested = instance.get_materialized_partitions(dg.AssetKey("market_data"))
+        scored = instance.get_materialized_partitions(dg.AssetKey("anomaly_scores"))
+        assert len(ingested) > 4 * 100 and scored == ingested
+        symbols = {k.keys_by_dimension["symbol"] for k in map(
+            market_partitions.get_partition_key_from_str, scored)}
+        assert symbols == {"ACME", "GLOBEX", "^GSPC", "^VIX"}
     assert states.get("nightly_ingest_schedule") == "RUNNING"
     assert states.get("market_data_sensor") == "RUNNING"
 

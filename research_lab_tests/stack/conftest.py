@@ -161,3 +161,9 @@ ADD_SYMBOL = """mutation($s: RepositorySelector!, $k: String!) {
 LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
   __typename ... on LaunchRunSuccess { run { runId status } }
   ... on PythonError { message } ... on RunConfigValidationInvalid { errors { message } } } }"""
+# a sensor's id and status by name; stop it (the id is the sensor's compound id)
+SENSOR = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
+  __typename ... on Sensor { id sensorState { status } } ... on PythonError { message } } }"""
+STOP_SENSOR = """mutation($id: String!) { stopSensor(id: $id) {
+  __typename ... on StopSensorMutationResult { instigationState { status } }
+  ... on PythonError { message } } }"""

@@ -158,3 +158,22 @@ def test_dockerfile_installs_pinned_torch_first():
     assert installs and '"torch==2.13.0"' in lines[installs[0]]
     assert all("-c constraints.txt" in lines[i] for i in installs)
     assert "+cpu" in lines[installs[0] + 1]  # any other build of torch fails the build
+
+
+def test_containers_that_execute_runs_batch_events_and_use_one_thread(compose):
+    services = compose["services"]
+    for name in ("user-code", "daemon", "worker", "celery-worker"):
+        env = services[name]["environment"]
+        assert env["DAGSTER_EVENT_BATCH_SIZE"] == "1000", name
+        assert env["OMP_NUM_THREADS"] == "1", name
+        assert env["DAGSTER_PG_HOST"] == "postgres", name  # still the stack's own environment
+
+
+def test_mlflow_is_installed_once_in_a_stage_both_images_share():
+    text = (DOCKER / "Dockerfile").read_text()
+    stages = {stage: parent for parent, stage in re.findall(r"^FROM (\S+) AS (\S+)$", text, re.M)}
+    assert stages["mlflow"] == stages["lab"] == "tracking"
+    installs = [ln for ln in text.splitlines() if "pip-install" in ln and "mlflow" in ln]
+    assert len(installs) == 1, installs
+    tracking = text[text.index("AS tracking"):text.index("AS mlflow")]
+    assert "mlflow psycopg2-binary" in tracking

@@ -8,12 +8,14 @@ One test, phase by phase (each phase timed; the figures go to
 2. up: ``podman-compose up -d`` of docker/docker-compose.yml under a unique project name, on
    free 127.0.0.1 ports, two study workers; every container healthy (``docker/stack-health``
    runs the compose file's own health checks);
-3. market data: through the stack's webserver (GraphQL) a ``market_data`` run over a year of
-   three synthetic symbols: SUCCESS;
+3. market data: through the stack's webserver (GraphQL), with the quality automation sensor
+   stopped (its scoring runs would compete with the measured phases), a ``market_data`` run
+   over a year of three synthetic symbols: SUCCESS;
 4. backtest: a ``backtest_results`` run: SUCCESS;
 5. study: an ``optimization_study`` run whose trials the run and both worker containers share on
-   the stack's PostgreSQL; one worker container is stopped mid-study; the run still succeeds with
-   every trial finished; MLflow (the stack's server) has the parent run and its child runs;
+   the stack's PostgreSQL (polled once the run has made the Optuna schema and the study); one
+   worker container is stopped mid-study; the run still succeeds with every trial finished;
+   MLflow (the stack's server) has the parent run and its child runs;
 6. down: ``podman-compose down -v``: no container, no volume of the project left.
 
 Skips without podman and podman-compose (``docker/install-podman`` installs them), fails under
@@ -37,7 +39,7 @@ import pytest
 from research_lab.cli.stack_supervisor import graphql
 from research_lab_tests.conftest import IN_CI
 from research_lab_tests.stack.conftest import (
-    ADD_SYMBOL, ARTIFACTS, LAUNCH, ROOT, free_port, wait_for,
+    ADD_SYMBOL, ARTIFACTS, LAUNCH, ROOT, SENSOR, STOP_SENSOR, free_port, wait_for,
 )
 
 pytestmark = [pytest.mark.containers, pytest.mark.slow]
@@ -47,6 +49,9 @@ REPO = {"repositoryLocationName": "research_lab", "repositoryName": "__repositor
 SYMBOLS = ["ACME", "GLOBEX", "INITECH"]  # the synthetic source's symbols
 SESSIONS = ("2023-01-03", "2023-12-29")
 STRATEGY = "sma_cross"
+# on by default: it would score every new market_data partition in runs of its own, competing
+# with the phases measured here for the same cores
+QUIET_SENSORS = ("quality_automation_sensor",)
 N_TRIALS = 120
 SPACE = {"strategy": STRATEGY, "params": {"fast": {"type": "int", "low": 3, "high": 30},
                                           "slow": {"type": "int", "low": 10, "high": 80}},
@@ -124,6 +129,31 @@ def _finish(base: str, run_id: str, timeout: float) -> str:
         errors = [e.get("message") for e in events if e.get("level") in ("ERROR", "CRITICAL")]
         pytest.fail(f"run {run_id}: {status}: {errors[-5:]}")
     return status
+
+
+def _stop_sensor(base: str, name: str) -> None:
+    sensor = graphql(base, SENSOR, {"s": {**REPO, "sensorName": name}})["sensorOrError"]
+    assert sensor["__typename"] == "Sensor", sensor
+    stopped = graphql(base, STOP_SENSOR, {"id": sensor["id"]})["stopSensor"]
+    assert stopped["__typename"] == "StopSensorMutationResult", stopped
+    assert stopped["instigationState"]["status"] == "STOPPED", stopped
+
+
+def _study_exists(pg: str, study: str) -> bool:
+    """The run has made the Optuna schema and the study (before that, ``trials`` is no table)."""
+    import contextlib
+
+    import psycopg2
+
+    with contextlib.closing(psycopg2.connect(pg, connect_timeout=5)) as conn, \
+            conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('public.studies') IS NOT NULL"
+                    " AND to_regclass('public.trials') IS NOT NULL"
+                    " AND to_regclass('public.trial_user_attributes') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            return False
+        cur.execute("SELECT 1 FROM studies WHERE study_name = %s", (study,))
+        return cur.fetchone() is not None
 
 
 def _trials(pg: str, study: str) -> list[tuple[str, str | None]]:
@@ -216,6 +246,9 @@ def test_stack_builds_comes_up_runs_a_study_and_goes_away(tmp_path):
         mlflow = f"http://127.0.0.1:{mlflow_port}"
         pg = f"postgresql://lab:{password}@127.0.0.1:{pg_port}"
 
+        for sensor in QUIET_SENSORS:
+            _stop_sensor(base, sensor)
+
         # --- market data: one run over a year of three synthetic symbols
         t = time.monotonic()
         for symbol in SYMBOLS:
@@ -246,6 +279,9 @@ def test_stack_builds_comes_up_runs_a_study_and_goes_away(tmp_path):
                          {"ops": {"optimization_study": {"config": {
                              "n_trials": N_TRIALS, "workers": 1, "market_hours": "ignore",
                              "study_name": study, "param_space_json": json.dumps(SPACE)}}}})
+
+        wait_for(lambda: _study_exists(f"{pg}/optuna", study), 300,
+                 f"study {study} in the stack's Optuna database", interval=1)
 
         def a_worker_container_ran_trials():
             done = [w for s, w in _trials(f"{pg}/optuna", study) if s in ("COMPLETE", "PRUNED")]

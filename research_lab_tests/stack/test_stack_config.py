@@ -54,6 +54,7 @@ def test_pg_server_from_url():
 
 def test_dagster_home_and_commands_hold_no_password(tmp_path, monkeypatch):
     monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("RESEARCH_LAB_OPTUNA_STORAGE", f"journal:///{tmp_path}/studies.journal")
     cfg = StackConfig(home=tmp_path, pg=PgServer("127.0.0.1", 5432, "lab", "s3cret"),
                       db_prefix="p_", dagster_port=3100, code_port=4100, mlflow_port=5100)
     env = write_dagster_home(cfg)
@@ -65,6 +66,8 @@ def test_dagster_home_and_commands_hold_no_password(tmp_path, monkeypatch):
     assert env["DAGSTER_PG_DB"] == "p_dagster" and env["DAGSTER_PG_PASSWORD"] == "s3cret"
     assert env["PGPASSWORD"] == "s3cret"
     assert env["RESEARCH_LAB_STORE_URL"].endswith("/p_market")
+    # studies go to the stack's PostgreSQL database, whatever the caller's environment said
+    assert env["RESEARCH_LAB_OPTUNA_STORAGE"] == "postgresql://lab:s3cret@127.0.0.1:5432/p_optuna"
     assert env["RESEARCH_LAB_MLFLOW_URI"] == "http://127.0.0.1:5100"
     for path in tmp_path.rglob("*"):
         if path.is_file():

@@ -5,8 +5,10 @@ study's speed in trials per hour.
 * **default parameters**: the strategy's defaults (``config/strategies.yaml``) run through the
   study's own :class:`~.objective.Evaluator` and :func:`~.walkforward.evaluate_folds`: the
   value a user gets without a study;
-* **buy-and-hold**: a signal that is long on every bar through the same broker kernel (same
-  cash, sizing and commission as every trial), scored fold by fold the same way;
+* **buy-and-hold**: long on every bar through the same broker kernel (same cash, sizing and
+  commission as every trial), scored fold by fold the same way; whatever the strategy's
+  engine (a backtrader strategy's own code never runs for it); with several feeds
+  (:mod:`.feeds`), equal weight: one equal sleeve of the cash per feed;
 * **improvement** = ``best - baseline`` for a maximized metric, ``baseline - best`` for a
   minimized one (a loss): positive means the study found something better, in the metric's
   own units. A loss of -0.0005 against a default of -0.0003 is an improvement of +0.0002.
@@ -102,16 +104,14 @@ def mean_fold_value(evaluator: Any, plan: Any, score: Any, params: dict[str, Any
 def study_baselines(evaluator_is: Any, defn: Any, best_value: float | None, finished: int,
                     elapsed_s: float) -> Baselines:
     """:class:`Baselines` of a study (``evaluator_is`` holds its in-sample prices)."""
-    import numpy as np
-
     from research_lab.core.backtest.params import get_space
+    from research_lab.core.optimize.feeds import buy_hold_value
 
     score = defn.objective.scorer()
     defaults = dict(get_space(defn.strategy).defaults())
     default_value = mean_fold_value(evaluator_is, defn.plan, score,
                                     signal=evaluator_is.signal(defaults))
-    long_only = np.ones(len(evaluator_is), dtype=np.float64)
-    buy_hold = mean_fold_value(evaluator_is, defn.plan, score, signal=long_only)
+    buy_hold = buy_hold_value(evaluator_is, defn.plan, score)
     per_hour = finished / elapsed_s * 3600.0 if elapsed_s > 0 else math.nan
     return Baselines(defn.objective.primary, defn.objective.directions[0], best_value,
                      defaults, default_value, buy_hold, per_hour)

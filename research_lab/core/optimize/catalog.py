@@ -45,6 +45,7 @@ def study_summary(study: Any) -> dict[str, Any]:
         state = "open"
     return {
         "name": study.study_name, "strategy": defn.get("strategy"), "symbol": defn.get("symbol"),
+        "feeds": list(defn.get("feeds") or ()),
         "state": state, "stopped": stopped, "sampler": (defn.get("sampler") or {}).get("type"),
         "metrics": (defn.get("objective") or {}).get("metrics"),
         "trials": {"done": finished, "total": target, "completed": counts["complete"],

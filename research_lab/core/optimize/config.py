@@ -114,6 +114,7 @@ class TrackingSettings(_Section):
     project: str = _f("Default", "a name", min_length=1)
     strategy_family: str = _f("General", "a name", min_length=1)
     batch_seconds: Num = _f(0.5, "seconds > 0", gt=0)
+    child_runs: StrictInt | None = _f(None, "null or an integer >= 0", ge=0)
 
 
 class AssetClassSettings(_Section):

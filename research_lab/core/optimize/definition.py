@@ -1,7 +1,8 @@
 """A study's definition: everything a worker needs to join it, stored in the study itself.
 
 When a study is created, :class:`StudyDefinition` is written as the study's user attribute
-``research_lab.definition`` (plain JSON): strategy, symbol, session range and data version,
+``research_lab.definition`` (plain JSON): strategy, symbol (and the more symbols that feed
+the same strategy, ``feeds``: :mod:`.feeds`), session range and data version,
 search space, objective, walk-forward plan, broker settings, sampler and pruner settings,
 seed and the target number of trials. A worker started anywhere with only the study name and
 the storage URL (``research-lab optimize worker``) reads it, loads the same bars from its own
@@ -24,7 +25,7 @@ from research_lab.core.optimize.walkforward import WalkForwardPlan
 ATTR = "research_lab.definition"
 DEADLINE_ATTR = "research_lab.deadline"
 IDENTITY = ("strategy", "symbol", "start", "end", "data_version", "space", "objective", "plan",
-            "broker")
+            "broker", "feeds")
 
 
 class DefinitionError(ValueError):
@@ -49,6 +50,7 @@ class StudyDefinition:
     n_trials: int = 100
     workers: int = 1
     max_retry: int = 3
+    feeds: tuple[str, ...] = ()  # more symbols fed with ``symbol`` (``self.datas[1:]``)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,7 +60,7 @@ class StudyDefinition:
             "plan": self.plan.to_dict(), "broker": dict(self.broker),
             "sampler": self.sampler.to_dict(), "pruner": self.pruner.to_dict(),
             "seed": self.seed, "n_trials": self.n_trials, "workers": self.workers,
-            "max_retry": self.max_retry,
+            "max_retry": self.max_retry, "feeds": list(self.feeds),
         }
 
     @classmethod
@@ -69,7 +71,7 @@ class StudyDefinition:
             WalkForwardPlan.from_dict(d["plan"]), dict(d["broker"]),
             SamplerSettings(**d.get("sampler", {})), PrunerSettings(**d.get("pruner", {})),
             d.get("seed"), int(d.get("n_trials", 100)), int(d.get("workers", 1)),
-            int(d.get("max_retry", 3)),
+            int(d.get("max_retry", 3)), tuple(d.get("feeds") or ()),
         )
 
     def differences(self, other: StudyDefinition) -> list[str]:

@@ -250,10 +250,13 @@ class Evaluator:
     signal and broker through :func:`research_lab.core.backtest.run_signal`): the same returns
     (identical on the 1,000-point ORCL grid of the benchmark) at ~400x the cost, for
     cross-checking a study and for benchmarks that need a reference-speed objective.
+
+    ``feeds``: more symbols' bars (aligned on the same sessions) that a backtrader strategy
+    gets as ``self.datas[1:]`` in every slice (a multi-feed study: :mod:`.feeds`).
     """
 
     def __init__(self, prices: Any, strategy: str, broker: Mapping[str, Any] | None = None,
-                 engine: str = "fast") -> None:
+                 engine: str = "fast", feeds: Sequence[Any] = ()) -> None:
         from research_lab.core.backtest.costs import BrokerConfig
         from research_lab.core.backtest.lines import LineCache
         from research_lab.core.backtest.params import get_space
@@ -270,15 +273,31 @@ class Evaluator:
         from research_lab.core.backtest.strategies import resolve_strategy
 
         self.ref = resolve_strategy(strategy)  # fast: signals here; backtrader: folds on bt
+        self.feeds = tuple(prices_from_bars(f) for f in feeds)
+        if self.feeds:
+            from research_lab.core.optimize.feeds import require_backtrader
+
+            require_backtrader(self.ref)
+            if any(len(f) != len(self.prices) for f in self.feeds):
+                raise ValueError("the feeds of a study must be aligned on the same sessions")
         self.broker = BrokerConfig(**dict(broker or {}))
         self._args = self.broker.kernel_args()
         self._cache = LineCache(self.prices)
         n = len(self.prices)
-        self.last_trades: int | None = None
+        self._fills: int | None = None
         self._buffers = tuple(np.empty(n) for _ in range(4)) + (np.empty(n, dtype=np.int64),)
 
     def __len__(self) -> int:
         return len(self.prices)
+
+    @property
+    def last_trades(self) -> int | None:
+        """Trades of the last :meth:`returns` call (fast engine only; else None): counted
+        on demand from the fill buffer, which the next call overwrites, so only studies with
+        ``min_trades`` pay for it (about 20 us a fold, a third of a fast evaluation)."""
+        if self._fills is None:
+            return None
+        return count_trades(self._buffers[1][:self._fills])
 
     @property
     def sessions(self):
@@ -297,11 +316,12 @@ class Evaluator:
         from research_lab.core.backtest.kernels import simulate
 
         stop = len(self) if stop is None else stop
-        self.last_trades = None  # trades of this call (fast engine only): entries and reversals
+        self._fills = None  # fills of this call (fast engine only): see last_trades
         if self.ref.kind == "backtrader":  # the strategy's own code, on backtrader, per fold
             from research_lab.core.strategies.folds import backtrader_fold_returns
 
-            return backtrader_fold_returns(self.ref, self.prices, params, start, stop, self.broker)
+            return backtrader_fold_returns(self.ref, self.prices, params, start, stop, self.broker,
+                                           feeds=self.feeds)
         sig = self.signal(params) if signal is None else signal
         part = np.array(sig[start:stop], dtype=np.float64)
         if start > 0 and math.isnan(part[0]):
@@ -318,7 +338,7 @@ class Evaluator:
             p = self.prices
             fills = simulate(p.open[start:stop], p.close[start:stop], part, *self._args,
                              equity, bar, size, price, comm)[1]
-            self.last_trades = count_trades(size[:fills])
+            self._fills = int(fills)
         out = np.empty(n)
         out[0] = equity[0] / self.broker.cash - 1.0
         np.divide(equity[1:], equity[:-1], out=out[1:])

@@ -61,6 +61,8 @@ class StudyReport:
     baselines: Any = None           # baselines.Baselines: default params, buy-and-hold, speed
     pareto: list[dict[str, Any]] | None = None   # multi-objective: the front, best first
     cpcv: Any = None                # folds.CPCVFigures: path-wise DSR (CPCV plans)
+    start: str | None = None        # first and last session (ISO) of the study's data (IS +
+    end: str | None = None          # OOS): who reuses its best parameters checks look-ahead
 
     @property
     def complete(self) -> int:
@@ -168,7 +170,7 @@ class StudyReport:
             "study_name", "strategy", "symbol", "storage", "metrics", "directions", "n_trials",
             "counts", "best_trial", "best_params", "best_value", "best_values", "leaderboard",
             "pareto_size", "pareto", "plan", "stopped", "elapsed_s", "deadline", "plots",
-            "retried")}
+            "retried", "start", "end")}
         if self.oos is not None:
             out["oos"] = {"is_value": self.oos.is_value, "oos_value": self.oos.oos_value,
                           "efficiency": self.oos.efficiency, "target": self.oos.target,
@@ -383,9 +385,11 @@ def _importances(study: Any) -> dict[str, float]:
 
 
 def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
-                 output_dir: Path | None = None) -> StudyReport:
-    """The report of ``outcome`` (a :class:`~.runner.RunOutcome`); closes the tracker's parent."""
+                 output_dir: Path | None = None, feeds: Any = ()) -> StudyReport:
+    """The report of ``outcome`` (a :class:`~.runner.RunOutcome`); closes the tracker's parent.
+    ``feeds``: the bars of a multi-feed study's other symbols (:mod:`.feeds`)."""
     from research_lab.core.optimize.baselines import KPI_ATTR, study_baselines
+    from research_lab.core.optimize.feeds import label
     from research_lab.core.optimize.objective import Evaluator
     from research_lab.core.optimize.storage import mask
     from research_lab.core.optimize.walkforward import run_out_of_sample
@@ -409,12 +413,13 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
         best_values = tuple(float(v) for v in chosen.values)
         best_value = best_values[0]
     oos = dsr = pbo = cpcv = None
-    evaluator_is = Evaluator(defn.plan.in_sample(bars), defn.strategy, defn.broker)
+    evaluator_is = Evaluator(defn.plan.in_sample(bars), defn.strategy, defn.broker,
+                             feeds=[defn.plan.in_sample(f) for f in feeds])
     baselines = study_baselines(evaluator_is, defn, best_value, counts["done"],
                                 outcome.elapsed_s)
     study.set_user_attr(KPI_ATTR, baselines.to_dict())
     if best_params is not None:
-        full = Evaluator(bars, defn.strategy, defn.broker)
+        full = Evaluator(bars, defn.strategy, defn.broker, feeds=feeds)
         oos = run_out_of_sample(full, defn.space.complete(best_params), defn.plan,
                                 defn.objective.scorer(), best_value,
                                 target=outcome.wfe_target)
@@ -425,7 +430,7 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
         plots["pareto.png"] = write_pareto_plot(study, front, defn.objective.metrics,
                                                 folder / "pareto.png")
     report = StudyReport(
-        study_name=defn.study_name, strategy=defn.strategy, symbol=defn.symbol,
+        study_name=defn.study_name, strategy=defn.strategy, symbol=label(defn.symbol, defn.feeds),
         storage=mask(outcome.storage_url), metrics=defn.objective.metrics,
         directions=defn.objective.directions, n_trials=defn.n_trials, counts=counts,
         best_trial=best_trial, best_params=best_params or {}, best_value=best_value,
@@ -434,7 +439,7 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
         elapsed_s=outcome.elapsed_s,
         deadline=str(outcome.budget.deadline) if outcome.budget is not None else None,
         plots=plots, retried=tuple(outcome.retried), baselines=baselines, pareto=front,
-        cpcv=cpcv,
+        cpcv=cpcv, start=defn.start, end=defn.end,
     )
     (folder / "leaderboard.md").write_text(report.leaderboard_markdown() + "\n")
     (folder / "report.json").write_text(json.dumps(report.to_dict(), indent=2, default=str))
@@ -443,8 +448,18 @@ def finish_study(outcome: Any, bars: Any, *, tracker: Any = None,
             {"metrics": list(defn.objective.metrics),
              "directions": list(defn.objective.directions), "front": front},
             indent=2, default=str))
+    from research_lab.core.optimize.trials_table import top_trials, write_trials_table
+
+    table = write_trials_table(trials, defn.objective.metrics, folder)
     if tracker is not None:
+        top_k = getattr(outcome, "child_runs", None)
+        if top_k is not None:  # a big study: only the K best trials become child runs
+            from research_lab.core.optimize.tracking import TrialRecord
+
+            tracker.log_trials([TrialRecord.from_trial(t)
+                                for t in top_trials(trials, defn.objective.directions, top_k)])
         artifacts = {f"plots/{k}": v for k, v in plots.items()}
+        artifacts["trials.csv"] = str(table)
         artifacts["leaderboard.md"] = str(folder / "leaderboard.md")
         artifacts["report.json"] = str(folder / "report.json")
         if front is not None:

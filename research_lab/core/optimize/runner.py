@@ -76,6 +76,7 @@ class StudyRequest:
     storage_url: str | None = None
     config: OptimizeConfig = field(default_factory=load_optimize_config)
     output_dir: str | None = None              # plots and report JSON (default: a temp folder)
+    feeds: tuple[Any, ...] = ()                # more symbols' bars, self.datas[1:] (.feeds)
 
 
 def resolve_objective(request: StudyRequest) -> ObjectiveSpec:
@@ -89,7 +90,7 @@ def resolve_objective(request: StudyRequest) -> ObjectiveSpec:
 def build_definition(request: StudyRequest) -> StudyDefinition:
     """The study's definition from the request (validates the bars and the plan)."""
     from research_lab.core.backtest.prices import prices_from_bars
-    from research_lab.core.marketdata.schema import data_version
+    from research_lab.core.optimize.feeds import feeds_data_version
 
     if request.space.strategy != request.strategy:
         raise ValueError(f"the search space {request.space.source} is for "
@@ -109,12 +110,13 @@ def build_definition(request: StudyRequest) -> StudyDefinition:
     return StudyDefinition(
         study_name=request.study_name, strategy=request.strategy, symbol=request.symbol,
         start=str(prices.sessions[0].date()), end=str(prices.sessions[-1].date()),
-        data_version=data_version(request.bars), space=request.space,
+        data_version=feeds_data_version(request.bars, request.feeds), space=request.space,
         objective=resolve_objective(request), plan=plan, broker=cfg.broker.to_dict(),
         sampler=cfg.sampler, pruner=cfg.pruner,
         seed=request.seed if request.seed is not None else cfg.study.seed,
         n_trials=n_trials,
         workers=request.workers or cfg.study.workers, max_retry=cfg.storage.max_retry,
+        feeds=tuple(str(f["symbol"].iloc[0]) for f in request.feeds),
     )
 
 
@@ -172,7 +174,7 @@ def recover(study: Any, max_retry: int, heartbeat: S.StorageOptions,
 
 def _run_round(url: str, defn: StudyDefinition, prices: Any, missing: int, workers: int,
                options: S.StorageOptions, deadline: float, study: Any,
-               started: list[int]) -> list[int | None]:
+               started: list[int], feeds: tuple[Any, ...] = ()) -> list[int | None]:
     """One round: this process (one worker) or ``workers`` worker subprocesses, each with an
     equal share of the ``missing`` trials. Returns the exit codes (0 in-process). The pids
     of the processes go to ``started``; whatever interrupts the round (Ctrl-C, a Dagster
@@ -187,7 +189,7 @@ def _run_round(url: str, defn: StudyDefinition, prices: Any, missing: int, worke
     quotas = split_quota(missing, workers)
     if workers == 1:
         run_worker(url, defn.study_name, prices=prices, quota=quotas[0], worker_index=0,
-                   n_workers=1, heartbeat=options)
+                   n_workers=1, heartbeat=options, feeds=feeds)
         return [0]
     with tempfile.TemporaryDirectory(prefix="optuna-workers-") as tmp:
         procs, logs = [], []
@@ -197,7 +199,7 @@ def _run_round(url: str, defn: StudyDefinition, prices: Any, missing: int, worke
                 with open(payload, "wb") as fh:
                     pickle.dump(dict(storage_url=url, study_name=defn.study_name, prices=prices,
                                      quota=quota, worker_index=i, n_workers=workers,
-                                     heartbeat=options), fh)
+                                     heartbeat=options, feeds=feeds), fh)
                 logs.append(open(Path(tmp) / f"worker-{i}.err", "w+"))
                 procs.append(subprocess.Popen(
                     [sys.executable, "-m", "research_lab.core.optimize.worker", str(payload)],
@@ -249,6 +251,7 @@ class RunOutcome:
     elapsed_s: float
     storage_url: str = ""
     wfe_target: float = 0.7
+    child_runs: int | None = None   # tracking.child_runs: None = every trial already logged
 
 
 def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now: Any = None,
@@ -291,10 +294,13 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
                 "direction": ",".join(defn.objective.directions),
                 "folds": len(defn.plan.folds), "storage": S.mask(url),
                 "space": str(defn.space.to_dict()["params"])[:500]},
-        tags={"plan": defn.plan.describe()}))
+        tags={"plan": defn.plan.describe(),
+              **({"feeds": ",".join([defn.symbol, *defn.feeds])} if defn.feeds else {})}))
     monitor = TrialMonitor(study, tracker, interval=cfg.tracking.batch_seconds,
-                           on_progress=on_progress).start()
+                           on_progress=on_progress,
+                           log_each=cfg.tracking.child_runs is None).start()
     prices = defn.plan.in_sample(request.bars)
+    feeds = tuple(defn.plan.in_sample(f) for f in request.feeds)
     deadline = budget.deadline.timestamp()
     rounds, codes, retried, stopped, started = 0, [], [], "n_trials", []
     done_before, last = -1, []
@@ -321,7 +327,7 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
             done_before = c["done"]
             rounds += 1
             last = _run_round(url, defn, prices, missing, defn.workers, heartbeat, deadline,
-                              study, started)
+                              study, started, feeds)
             codes += last
             if stop_requested(study):
                 continue  # stopped: raise above, without recovering (no retries)
@@ -348,10 +354,12 @@ def run_study(request: StudyRequest, *, tracker: StudyTracker | None = None, now
         if "failed_trial" in t.system_attrs
     })
     outcome = RunOutcome(study, defn, budget, stopped, rounds, codes, retried,
-                         time.monotonic() - t0, url, cfg.walkforward.wfe_target)
+                         time.monotonic() - t0, url, cfg.walkforward.wfe_target,
+                         cfg.tracking.child_runs)
     if not report:
         return outcome
     from research_lab.core.optimize.report import finish_study
 
     return finish_study(outcome, request.bars, tracker=tracker,
-                        output_dir=Path(request.output_dir) if request.output_dir else None)
+                        output_dir=Path(request.output_dir) if request.output_dir else None,
+                        feeds=request.feeds)

@@ -10,6 +10,10 @@ value, IS/OOS, walk-forward efficiency, deflated Sharpe, PBO, counts) and the ar
 (experiment ``{Project}.{AssetClass}.{StrategyFamily}.{Strategy}``; kinds ``study`` and
 ``trial``; a background writer with an outbox, so nothing is lost when MLflow is slow or away).
 
+Studies of 10^4-10^5 trials: ``tracking.child_runs: K`` makes only the K best trials child
+runs, logged by the report at the end; every trial is in the parent's ``trials.csv`` artifact
+(:mod:`.trials_table`).
+
 Who logs the trials: the process that runs the study (the CLI, the Dagster asset), never the
 workers. A monitor thread reads the finished trials from the Optuna storage in batches
 (:class:`TrialMonitor`, every ``tracking.batch_seconds``) and hands them to the tracker. So a
@@ -223,15 +227,18 @@ def decode_ranges(text: str | None) -> set[int]:
 class TrialMonitor:
     """Reads finished trials from the study every ``interval`` seconds (a thread) and hands
     each one once to ``tracker.log_trials``; ``on_progress(counts)`` sees the running counts
-    (for a progress bar). ``stop()`` does a last sweep, so every finished trial is logged."""
+    (for a progress bar). ``stop()`` does a last sweep, so every finished trial is logged.
+    ``log_each=False`` (``tracking.child_runs: K``): progress only; the report logs the top K
+    trials and the trials table at the end (:mod:`.trials_table`)."""
 
     def __init__(self, study: Any, tracker: StudyTracker, *, interval: float = 0.5,
                  on_progress: Callable[[dict[str, int]], None] | None = None,
-                 skip: set[int] | None = None) -> None:
+                 skip: set[int] | None = None, log_each: bool = True) -> None:
         self.study = study
         self.tracker = tracker
         self.interval = interval
         self.on_progress = on_progress
+        self.log_each = log_each
         self.seen: set[int] = set(skip or ()) | decode_ranges(study.user_attrs.get(TRACKED_ATTR))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="study-monitor", daemon=True)
@@ -247,7 +254,7 @@ class TrialMonitor:
         done = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
         trials = self.study.get_trials(deepcopy=False)
         new = [TrialRecord.from_trial(t) for t in trials
-               if t.state in done and t.number not in self.seen]
+               if t.state in done and t.number not in self.seen] if self.log_each else []
         if new:
             self.tracker.log_trials(new)
             self.seen.update(t.number for t in new)
@@ -273,7 +280,8 @@ class TrialMonitor:
         while True:  # the final sweep: every finished trial is handed over
             try:
                 self.sweep()
-                self.study.set_user_attr(TRACKED_ATTR, encode_ranges(self.seen))
+                if self.log_each:
+                    self.study.set_user_attr(TRACKED_ATTR, encode_ranges(self.seen))
                 return
             except Exception:  # noqa: BLE001 - a storage hiccup: retry briefly
                 if time.monotonic() - start > 10:

@@ -14,7 +14,9 @@ In order:
    (:class:`~research_lab.core.quality.gate.QualityGateError`, a ``ValueError`` naming the
    symbol, the sessions and ``research-lab quality ack``);
 2. **history**: the symbol's bars from the market-data store in one query (or bars handed in,
-   e.g. a CSV file: there are no anomaly scores for those, so no gate);
+   e.g. a CSV file: there are no anomaly scores for those, so no gate); with ``feeds`` (more
+   symbols fed to the same backtrader strategy: :mod:`.feeds`) each of them is gated and read
+   too, and all are cut to the sessions they share;
 3. **session range**: ``start..end``, and the walk-forward plan must fit in it (a one-line
    ``ValueError`` naming the symbol otherwise);
 4. **run** (:func:`~.runner.run_study`): market-hours budget, workers, recovery;
@@ -56,6 +58,7 @@ class StudyInputs:
     output_dir: str | None = None
     bars: Any = None                           # bars handed in (CSV): no store, no gate
     store_url: str | None = None               # None: the configured market-data store
+    feeds: tuple[str, ...] = ()                # more stored symbols, self.datas[1:] (.feeds)
 
 
 def read_history(store: Any, symbol: str, start: date | None, end: date | None) -> Any:
@@ -85,7 +88,18 @@ def prepare_study(inputs: StudyInputs) -> StudyRequest:
 
     if inputs.start and inputs.end and inputs.start > inputs.end:
         raise ValueError(f"start {inputs.start} is after end {inputs.end}")
+    fed: tuple[str, ...] = ()
+    if inputs.feeds:
+        from research_lab.core.backtest.strategies import resolve_strategy
+        from research_lab.core.optimize.feeds import check_feed_symbols, require_backtrader
+
+        fed = check_feed_symbols([inputs.symbol, *inputs.feeds], "symbols")[1:]
+        require_backtrader(resolve_strategy(inputs.strategy))
+        if inputs.bars is not None:
+            raise ValueError("several symbols together come from the market-data store, not "
+                             "from bars handed in")
     space = inputs.space or default_space(inputs.strategy)
+    feeds: list[Any] = []
     if inputs.bars is not None:
         bars = inputs.bars
     else:
@@ -95,9 +109,15 @@ def prepare_study(inputs: StudyInputs) -> StudyRequest:
         store = BarStore.from_url(inputs.store_url or load_settings().resolved_store_url)
         try:
             bars = read_history(store, inputs.symbol, inputs.start, inputs.end)
+            feeds = [read_history(store, s, inputs.start, inputs.end) for s in fed]
         finally:
             store.close()
     bars = session_range(bars, inputs.start, inputs.end)
+    if feeds:
+        from research_lab.core.strategies.feeds import align_feeds
+
+        bars, feeds, _ = align_feeds(bars, [session_range(f, inputs.start, inputs.end)
+                                            for f in feeds])
     try:
         plan_study_folds(bars["session"], inputs.config.walkforward)
     except ValueError as exc:
@@ -113,7 +133,8 @@ def prepare_study(inputs: StudyInputs) -> StudyRequest:
             raise ValueError(f"{inputs.strategy}: {TRADES_UNAVAILABLE}")
     return StudyRequest(inputs.strategy, inputs.symbol, bars, space, inputs.study_name,
                         objective=objective, config=inputs.config,
-                        output_dir=inputs.output_dir or default_output_dir(inputs.study_name))
+                        output_dir=inputs.output_dir or default_output_dir(inputs.study_name),
+                        feeds=tuple(feeds))
 
 
 def default_output_dir(study_name: str) -> str:

@@ -45,6 +45,26 @@ TOO_FEW_TRADES = "too_few_trades"
 TRADES_UNAVAILABLE = ("min_trades is not available for backtrader-engine studies (their folds "
                       "report returns, not trades): set study.min_trades to 0")
 FREE_FACTOR = 10                             # at most this many free trials per budgeted one
+STANDALONE_INDEX_BASE = 1000                 # a runner's own workers are 0..workers-1
+STANDALONE_INDEX_SPAN = 1_000_000
+
+
+def standalone_worker_index(host: str | None = None, pid: int | None = None) -> int:
+    """The sampler seed offset of a worker started on its own (``research-lab optimize
+    worker`` without ``--worker-index``), from this host's name and this process's pid.
+
+    The pid alone is not enough: replicas of one container image each run the worker as pid 1,
+    so with the same study seed they would sample the same points; their host names (the
+    container ids) differ. A stable hash (not Python's per-process ``hash``) of ``host:pid``,
+    offset past the indices a runner gives its own workers.
+    """
+    import hashlib
+    import socket
+
+    host = socket.gethostname() if host is None else host
+    pid = os.getpid() if pid is None else pid
+    digest = hashlib.blake2b(f"{host}:{pid}".encode(), digest_size=8).digest()
+    return STANDALONE_INDEX_BASE + int.from_bytes(digest, "big") % STANDALONE_INDEX_SPAN
 
 
 def _key(params: dict[str, Any]) -> str:
@@ -202,9 +222,10 @@ def load_in_sample(defn: StudyDefinition, store_url: str | None = None) -> Any:
 def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: int | None = None,
                worker_index: int = 0, n_workers: int | None = None,
                heartbeat: S.StorageOptions | None = None,
-               store_url: str | None = None) -> WorkerResult:
+               store_url: str | None = None, feeds: Any = ()) -> WorkerResult:
     """Join ``study_name`` and run trials (see the module docstring). ``prices``: the
-    in-sample bars (the runner passes them); ``None`` loads them from the store."""
+    in-sample bars (the runner passes them, with ``feeds``: the in-sample bars of the study's
+    other symbols); ``None`` loads them from the store."""
     import optuna
 
     from research_lab.core.optimize.sampler import make_pruner, make_sampler
@@ -219,9 +240,13 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
         sampler=make_sampler(defn.sampler, seed=defn.seed, workers=n_workers,
                              worker_index=worker_index, space=defn.space),
         pruner=make_pruner(defn.pruner, n_objectives=len(defn.objective.metrics)),
-        heartbeat=heartbeat)
+        heartbeat=heartbeat, worker=True)
+    if prices is None and defn.feeds:  # a multi-feed study (.feeds): every symbol, aligned
+        from research_lab.core.optimize.feeds import load_in_sample_feeds
+
+        prices, feeds = load_in_sample_feeds(defn, store_url)
     in_sample = prices if prices is not None else load_in_sample(defn, store_url)
-    evaluator = Evaluator(in_sample, defn.strategy, defn.broker)
+    evaluator = Evaluator(in_sample, defn.strategy, defn.broker, feeds=feeds or ())
     if len(evaluator) != defn.plan.is_stop:
         raise S.StorageError(f"{len(evaluator)} in-sample bars; the study's plan has "
                              f"{defn.plan.is_stop}")
@@ -299,7 +324,11 @@ def open_studies(storage_url: str) -> list[str]:
     from research_lab.core.optimize.definition import ATTR
 
     out = []
-    for name in S.list_studies(storage_url):
+    try:
+        names = S.list_studies(storage_url)
+    except S.StorageError:  # a server blip: a polling worker asks again on its next round
+        return out
+    for name in names:
         try:
             study = S.load_study(storage_url, name)
         except S.StorageError:

@@ -14,9 +14,11 @@ Three contenders, each run through the same engine, broker and costs on the same
 * **buy-and-hold**: long from the first test session's close (filled at the next open);
 * the **best strategy**: ``best_strategy=(name, params)`` when given (the use case
   :func:`research_lab.core.usecases.evaluate_policy` always gives one: the newest optimization
-  study's best parameters for the symbol, else the strategy's defaults); otherwise the best
-  Sharpe of ``evaluation.baseline_grid`` for ``evaluation.baseline_strategy`` on the
-  *training* period (a fast sweep). Its signal is
+  study's best parameters for the symbol if that study's data end by the test start, else
+  the training-period fit below, else the strategy's defaults; ``baseline_source`` says
+  which); otherwise the best Sharpe of ``evaluation.baseline_grid`` for
+  ``evaluation.baseline_strategy`` on the *training* period (a fast sweep,
+  :func:`training_period_params`). Its signal is
   computed on the history up to the test end (indicators are causal) and held as target
   positions, so it enters its current position at the start of the test like the others.
 
@@ -68,6 +70,7 @@ class Evaluation:
     best_strategy: BacktestReport
     comparison: dict[str, float]
     episodes: tuple[tuple[int, int, float], ...]  # (offset, steps, return) per episode
+    baseline_source: str = ""  # where the best strategy's parameters came from, and why
 
     def metrics(self) -> dict[str, float]:
         """MLflow metrics: the policy's 50 metrics and the comparison."""
@@ -101,11 +104,23 @@ def best_sma_params(bars: pd.DataFrame, strategy: str, grid: Any, broker: dict) 
             for k, v in ((k, table[k].iloc[row]) for k in grid)}
 
 
+def training_period_params(bars: pd.DataFrame, splits: Splits, config: RLConfig) -> dict[str, Any]:
+    """``evaluation.baseline_strategy``'s best parameters of ``evaluation.baseline_grid`` fitted
+    on the bars of ``splits``' training period only (no validation or test bar is read)."""
+    return best_sma_params(bars_until(bars, splits.train[1]), config.evaluation.baseline_strategy,
+                           config.evaluation.baseline_grid, config.broker_settings())
+
+
+def training_period_source(splits: Splits) -> str:
+    """How :func:`training_period_params` chose the parameters (a baseline source)."""
+    return f"training-period grid ({splits.train[0]}..{splits.train[1]})"
+
+
 def baseline_runs(bars: pd.DataFrame, splits: Splits, config: RLConfig, test_bars: pd.DataFrame,
                   best_strategy: tuple[str, dict[str, Any]] | None = None):
     """Buy-and-hold and the best strategy on ``test_bars`` (the test period the policy
     traded) with the configuration's broker: two ``BacktestResult``. ``best_strategy=(name,
-    params)``, or else the best of ``evaluation.baseline_grid`` on the training period."""
+    params)``, or else :func:`training_period_params`."""
     from research_lab.core.backtest.api import run_signal
     from research_lab.core.backtest.signals import strategy_signal, target_positions
 
@@ -115,8 +130,7 @@ def baseline_runs(bars: pd.DataFrame, splits: Splits, config: RLConfig, test_bar
     bh = run_signal(test_bars, np.ones(len(test_bars)), name="buy_and_hold", **broker)
     if best_strategy is None:
         name = config.evaluation.baseline_strategy
-        params = best_sma_params(bars_until(bars, splits.train[1]), name,
-                                 config.evaluation.baseline_grid, broker)
+        params = training_period_params(bars, splits, config)
     else:
         name, params = best_strategy
     signal = strategy_signal(history, name, params)
@@ -149,10 +163,12 @@ def evaluate_policy(
     benchmark_close: pd.Series | None = None,
     vix_close: pd.Series | None = None,
     market: Any = None,
+    baseline_source: str | None = None,
 ) -> Evaluation:
     """Compare ``policy`` (a model or a saved policy's path) with buy-and-hold and the best
     strategy on the test period of ``bars`` (see the module docstring). ``config``
-    defaults to the one the policy was trained with (its ``policy.json``)."""
+    defaults to the one the policy was trained with (its ``policy.json``);
+    ``baseline_source`` says where ``best_strategy`` came from (default: ``given``)."""
     if config is None:
         if hasattr(policy, "predict"):
             raise ValueError("evaluate_policy: pass config= with a model object (or a path)")
@@ -188,6 +204,8 @@ def evaluate_policy(
     return Evaluation(
         symbol=played.report.symbol, playback=played, buy_and_hold=bh_report,
         best_strategy=best_report, comparison=comparison, episodes=tuple(episodes),
+        baseline_source=baseline_source or ("given" if best_strategy is not None
+                                            else training_period_source(splits)),
     )
 
 
@@ -204,7 +222,8 @@ def write_evaluation(ev: Evaluation, folder: str | Path) -> dict[str, Path]:
         "symbol": ev.symbol, "splits": ev.playback.splits.to_dict(),
         "comparison": ev.comparison,
         "best_strategy": {"strategy": ev.best_strategy.result.strategy,
-                          "params": ev.best_strategy.result.params},
+                          "params": ev.best_strategy.result.params,
+                          "source": ev.baseline_source},
         "episodes": [{"offset": o, "steps": n, "return": r} for o, n, r in ev.episodes],
         "metrics": ev.playback.metrics,
         "buy_and_hold_metrics": ev.buy_and_hold.metrics,

@@ -10,7 +10,7 @@ few trials per second per worker (``benchmarks/strategy_study_speed.py``); add w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,13 +19,16 @@ from ._ref import StrategyRef
 
 
 def backtrader_fold_returns(ref: StrategyRef, prices: Any, params: Mapping[str, Any],
-                            start: int, stop: int, broker: Any) -> np.ndarray:
+                            start: int, stop: int, broker: Any,
+                            feeds: Sequence[Any] = ()) -> np.ndarray:
     """Per-bar simple returns of ``ref`` run on bars ``start..stop-1`` (the first against the
-    starting cash), like :meth:`research_lab.core.optimize.objective.Evaluator.returns`."""
+    starting cash), like :meth:`research_lab.core.optimize.objective.Evaluator.returns`.
+    ``feeds``: more symbols' prices on the same sessions, ``self.datas[1:]`` of the run."""
     from .bt_runner import run_backtrader_strategy
 
-    window = prices.window(start, stop)
-    result = run_backtrader_strategy(ref, [(window.symbol, window)], ref.resolve(params), broker)
+    windows = [p.window(start, stop) for p in (prices, *feeds)]
+    result = run_backtrader_strategy(ref, [(w.symbol, w) for w in windows], ref.resolve(params),
+                                     broker)
     equity = result.equity.to_numpy()
     out = np.empty(equity.shape[0])
     out[0] = equity[0] / broker.cash - 1.0

@@ -13,7 +13,8 @@ Each action a researcher takes on stored data is ONE function here; the Dagster 
                             median detection-to-acknowledgement time, false-positive rate)
 :func:`train_policy`        quality gate -> history -> train under guardrails -> MLflow
 :func:`evaluate_policy`     quality gate -> history -> test-period context -> playback and
-                            baselines (buy-and-hold, the study's best or default parameters)
+                            baselines (buy-and-hold, a study's best fitted before the test,
+                            the training-period fit, or default parameters)
                             on the lab's broker -> files -> MLflow
 =========================== ================================================================
 

@@ -2,13 +2,16 @@
 
 Thin on purpose: parse the partition keys, call ``core.marketdata.ingest``, run the rule checks
 of ``core.quality.bar_checks`` on what was stored, and record each partition's materialization
-with its own metadata (data version included). A run where every symbol succeeds returns one
-result and Dagster writes the per-partition events itself (batched on PostgreSQL with
-``DAGSTER_EVENT_BATCH_SIZE``); a run with a failed symbol logs one event per stored partition
-(with the partition's data version as the event's) and then fails. One run may cover a whole range (the backfill policy
-is a single run) and writes each symbol's sessions in one transaction. A symbol the source
-cannot serve fails alone: the others are recorded materialized, then the step fails naming it,
-and Dagster marks exactly its partitions failed. Quarantined rows fail ``schema_ohlc``.
+with its own metadata and its own data version as the event's
+(``partition_metadata.record_partition_metadata``: one batch of events, batched on PostgreSQL
+with ``DAGSTER_EVENT_BATCH_SIZE``); the asset returns no output of its own, so Dagster adds no
+range-wide materialization. A run that also materializes a downstream asset (the UI's
+"materialize all") gets the output, so that the downstream steps run, and Dagster's events
+(each partition's metadata, the run's data version). One run may cover a whole range (the
+backfill policy is a single run) and writes each symbol's sessions in one transaction. A
+symbol the source cannot serve fails alone: the others are recorded materialized, then the
+step fails naming it, and Dagster marks exactly its partitions failed. Quarantined rows fail
+``schema_ohlc``.
 """
 
 
@@ -19,12 +22,16 @@ import dagster as dg
 
 from research_lab.core.quality.bar_checks import CHECKS, CheckOutcome, run_bar_checks
 from research_lab.core.settings import load_settings
+from research_lab.defs.marketdata.partition_metadata import (
+    PartitionRecord,
+    downstream_in_run,
+    record_partition_metadata,
+)
 from research_lab.defs.partitions import market_key, market_partitions, split_market_key
 from research_lab.defs.resources import CalendarResource, SourceResource, StoreResource
 
 CHECK_CONTEXT_DAYS = 14  # earlier calendar days read as context for stale/extreme-move rules
 
-DATA_VERSION_TAG = "dagster/data_version"  # the tag Dagster reads a materialization's version from
 SCHEMA_CHECK = "schema_ohlc"
 
 market_data_check_specs = [
@@ -133,18 +140,19 @@ def market_data(
 
     settings = load_settings()
     outcomes, quarantined = {}, {}
+    records = [PartitionRecord(market_key(summary.symbol, result.session),
+                               partition_metadata(summary, result), result.data_version)
+               for summary in report.summaries for result in summary.per_session]
+    # an output only where this run also materializes a downstream asset (else it is skipped)
+    as_output = not report.failures and downstream_in_run(context)
+    if as_output:  # Dagster's events: each partition's metadata, the run's data version
+        for record in records:
+            context.add_asset_metadata(dict(record.metadata),
+                                       partition_key=str(record.partition_key))
+    else:  # the stored partitions only (not a failed symbol's), each its own event and version
+        record_partition_metadata(context, records)
     for summary in report.summaries:
         days = list(summary.sessions)
-        for result in summary.per_session:
-            key = str(market_key(summary.symbol, result.session))
-            if report.failures:  # only these partitions are materialized: one event each
-                context.log_event(dg.AssetMaterialization(
-                    asset_key=context.asset_key, partition=key,
-                    metadata=partition_metadata(summary, result),
-                    tags={DATA_VERSION_TAG: result.data_version},
-                ))
-            else:  # every partition of the run: Dagster's own events (batched on PostgreSQL)
-                context.add_asset_metadata(partition_metadata(summary, result), partition_key=key)
         bars = st.read_bars(summary.symbol, days[0] - timedelta(days=CHECK_CONTEXT_DAYS), days[-1])
         exchange_days = [d for d in cal.sessions(days[0], days[-1]) if d in set(days)]
         outcomes[summary.symbol] = run_bar_checks(
@@ -161,7 +169,7 @@ def market_data(
                 + "; ".join(quarantined[summary.symbol][:5])
             )
     checks = _merge(outcomes, quarantined) if outcomes else []
-    if not report.failures:
+    if as_output:
         yield dg.MaterializeResult(check_results=checks)
         return
     yield from checks

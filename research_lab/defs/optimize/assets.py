@@ -8,6 +8,10 @@ walk-forward efficiency, deflated Sharpe, PBO, trials completed / pruned / faile
 
 Plots, ``leaderboard.md`` and ``report.json`` go to ``$RESEARCH_LAB_HOME/studies/<study>/``.
 
+Several symbols: ``feeds`` names more stored symbols that feed the same backtrader strategy
+with the partition's symbol (``self.datas[1:]``, e.g. a pairs strategy): ONE study whose trials
+run on all of them (2 to 8 symbols in all, each quality-gated, aligned on their shared sessions).
+
 Fan-out: ``workers`` > 1 runs that many worker processes on the study; with a PostgreSQL
 storage URL, more workers can join the same study from anywhere
 (``research-lab optimize worker --study-name ... --storage ...``, e.g. docker containers).
@@ -71,6 +75,10 @@ class OptimizationConfig(SessionRangeConfig):
                                         "what a run started during market hours does.")
     tracking: bool = Field(default=True, description="Log the study to MLflow (parent run, "
                            "one child run per trial).")
+    feeds: list[str] = Field(default_factory=list, description="More stored symbols fed to a "
+                             "backtrader strategy with the partition's symbol, as "
+                             "self.datas[1:] (pairs, spreads): one study over all of them, at "
+                             "most 8 symbols in all.")
 
 
 def resolve_space(config: OptimizationConfig, strategy: str):
@@ -102,6 +110,7 @@ def study_metadata(report: Any) -> dict[str, Any]:
         "trials_done": dg.MetadataValue.int(report.counts.get("done", 0)),  # spent the budget
         "trials_failed": dg.MetadataValue.int(report.counts.get("fail", 0)),
         "stopped": report.stopped,
+        "symbols": report.symbol,                  # ACME, or ACME+GLOBEX with feeds
         "walk_forward": report.plan,
         "storage": report.storage,
         "summary": dg.MetadataValue.md("\n".join(f"- {line}" for line in report.summary_lines())),
@@ -149,10 +158,10 @@ def optimization_study(
     store: StoreResource,
     tracking: TrackingResource,
 ) -> dg.MaterializeResult:
-    from research_lab.core.marketdata.schema import data_version
     from research_lab.core.optimize import (
         MarketHoursError, MlflowStudyTracker, NoopTracker, load_optimize_config,
     )
+    from research_lab.core.optimize.feeds import feeds_data_version, label
     from research_lab.core.optimize.objective import objective_from_config
     from research_lab.core.optimize.usecase import StudyInputs, optimize_symbol, prepare_study
     from research_lab.core.quality.gate import QualityGateError
@@ -172,11 +181,13 @@ def optimization_study(
     except ValueError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     start, end = config.session_range()
-    name = config.study_name or f"{strategy}.{symbol}"
-    try:  # quality gate, one store query, session range, plan: the core use case
+    feeds = tuple(config.feeds)
+    name = config.study_name or ".".join([strategy, symbol, *feeds])
+    try:  # quality gate, one store query per symbol, session range, plan: the core use case
         request = prepare_study(StudyInputs(strategy, symbol, name, space=space,
                                             objective=objective, config=cfg, start=start,
-                                            end=end, store_url=store.resolved_url()))
+                                            end=end, store_url=store.resolved_url(),
+                                            feeds=feeds))
     except QualityGateError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False, metadata={
             "open_criticals": dg.MetadataValue.int(len(exc.anomalies))}) from None
@@ -189,10 +200,11 @@ def optimization_study(
         return MlflowStudyTracker(
             project=cfg.tracking.project, strategy_family=cfg.tracking.strategy_family,
             tracker=tracking.get_tracker(),
-            lineage=tracking.lineage(context, data_version=data_version(req.bars),
+            lineage=tracking.lineage(context, data_version=feeds_data_version(req.bars, req.feeds),
                                      seed=cfg.study.seed))
 
-    context.log.info(f"study {name}: {strategy} on {symbol}, {len(request.bars)} bars, "
+    context.log.info(f"study {name}: {strategy} on {label(symbol, feeds)}, "
+                     f"{len(request.bars)} bars, "
                      f"{cfg.study.n_trials} trials, {cfg.study.workers} worker(s)")
     last = [0]
 

@@ -70,12 +70,13 @@ class RLEvaluationConfig(TrackingConfig):
     best_strategy: Optional[str] = Field(
         default=None,
         description="Strategy to compare with; unset: evaluation.baseline_strategy with the "
-        "best parameters of the newest optimization study of it on this symbol, else its "
-        "default parameters.",
+        "best parameters of the newest optimization study of it on this symbol whose data "
+        "end by the policy's test start; if every study reaches into the test (it saw it), "
+        "the grid fitted on the training period; with no study, its default parameters.",
     )
     best_params: Optional[dict[str, str]] = Field(
-        default=None, description="Its parameters, e.g. {fast: '10', slow: '50'} (unset: the "
-        "study's best, else the defaults).",
+        default=None, description="Its parameters, e.g. {fast: '10', slow: '50'} (unset: "
+        "chosen as for best_strategy).",
     )
     max_drawdown_limit: Optional[float] = Field(
         default=None, description="Drawdown compliance limit (0.25 = 25 %); unset: the policy's."

@@ -34,3 +34,19 @@ def test_list_show_stop_delete_studies_of_a_storage(cfg, tmp_path, capsys):
     assert S.list_studies(url) == ["second"]
     assert main(["optimize", "delete", "ghost", "--storage", url]) == 2
     assert "ghost" in capsys.readouterr().err
+
+
+def test_list_of_a_server_that_cannot_be_reached_is_an_error_not_zero_studies(cfg, capsys):
+    # nothing listens on port 1: the listing must say so, not print "0 studies" and exit 0
+    url = "postgresql://postgres:hunter2@127.0.0.1:1/nowhere"
+    assert main(["optimize", "list", "--storage", url]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert "0 studies" not in captured.out
+    assert len(err.splitlines()) == 1 and "127.0.0.1:1" in err
+    assert "hunter2" not in err
+
+
+def test_list_of_a_database_without_optuna_tables_is_empty(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert S.list_studies(url) == []

@@ -2,6 +2,7 @@
 2, one line, nothing written), and the report measures the best value against the strategy's
 default parameters and buy-and-hold on the same folds and broker."""
 
+import json
 import math
 
 import numpy as np
@@ -60,7 +61,9 @@ def test_an_open_critical_anomaly_refuses_the_study_until_acknowledged(stored, c
     assert main(ARGS) == 0
     out = capsys.readouterr().out
     assert "vs default params" in out and "vs buy-and-hold" in out and "trials/hour" in out
-    assert (tmp_path / "studies" / "gated" / "report.json").exists()
+    report = json.loads((tmp_path / "studies" / "gated" / "report.json").read_text())
+    # the data window, which the RL evaluation checks before reusing the best parameters
+    assert (report["start"], report["end"]) == ("2015-01-02", "2018-01-25")  # 800 weekdays
 
 
 def _buy_and_hold_sharpe(bars, plan, broker):

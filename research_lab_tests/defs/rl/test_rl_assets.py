@@ -7,6 +7,7 @@ instead of materializing ~1,000 market_data partitions; the assets read it in on
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -37,11 +38,20 @@ def tiny_yaml(tmp_path):
 
 def test_policy_and_evaluation_materialize(lab_env, instance, filled_store, tiny_yaml, tmp_path):
     instance.add_dynamic_partitions("symbol", ["ACME"])
-    # an optimization study of sma_cross on ACME: its best parameters are the baseline
+    # an optimization study of sma_cross on ACME whose data end before the policy's test
+    # (2024-03-15..): its best parameters are the baseline; a newer one over the whole
+    # history has seen the test period and is passed over
     study = tmp_path / "studies" / "sma_cross.ACME" / "report.json"
     study.parent.mkdir(parents=True)
     study.write_text(json.dumps({"study_name": "sma_cross.ACME", "strategy": "sma_cross",
-                                 "symbol": "ACME", "best_params": {"fast": 7, "slow": 40}}))
+                                 "symbol": "ACME", "best_params": {"fast": 7, "slow": 40},
+                                 "start": "2021-01-04", "end": "2023-12-29"}))
+    peeking = tmp_path / "studies" / "sma_cross.ACME.all" / "report.json"
+    peeking.parent.mkdir(parents=True)
+    peeking.write_text(json.dumps({"study_name": "sma_cross.ACME.all", "strategy": "sma_cross",
+                                   "symbol": "ACME", "best_params": {"fast": 3, "slow": 90},
+                                   "start": "2021-01-04", "end": "2024-12-31"}))
+    os.utime(study, (1_000, 1_000))
     result = dg.materialize(
         [rl_policy, rl_evaluation],
         instance=instance,
@@ -69,7 +79,8 @@ def test_policy_and_evaluation_materialize(lab_env, instance, filled_store, tiny
     assert ev_md["sharpe_delta_vs_buy_and_hold"].value == pytest.approx(
         ev_md["sharpe"].value - ev_md["sharpe_buy_and_hold"].value)
     assert ev_md["best_strategy"].value.startswith("sma_cross(fast=7, slow=40)")
-    assert ev_md["baseline_source"].value == f"study sma_cross.ACME ({study})"
+    assert ev_md["baseline_source"].value == ("study sma_cross.ACME (ends 2023-12-29, on or "
+                                              f"before the test start 2024-03-15; {study})")
     assert ev_md["sharpe_delta_vs_best_strategy"].value == pytest.approx(
         ev_md["sharpe"].value - ev_md["sharpe_best_strategy"].value)
     kpis = ev_md["kpis"].value
@@ -77,6 +88,7 @@ def test_policy_and_evaluation_materialize(lab_env, instance, filled_store, tiny
     assert "sma_cross {'fast': 7, 'slow': 40} (study sma_cross.ACME" in kpis
     doc = json.loads(Path(ev_md["path"].value).read_text())
     assert doc["symbol"] == "ACME" and doc["splits"]["test_end"] == "2024-12-31"
+    assert doc["best_strategy"]["source"] == ev_md["baseline_source"].value
     # the seed study: 2 seeds x 1 fold (launchpad), IQM with its interval, files beside
     assert ev_md["seeds.n_seeds"].value == 2 and ev_md["seeds.n_folds"].value == 1
     assert ev_md["seeds.iqm_low"].value <= ev_md["seeds.iqm"].value <= ev_md["seeds.iqm_high"].value
