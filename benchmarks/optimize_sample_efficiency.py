@@ -36,7 +36,8 @@ first generation, ``population_size`` = 50 completed trials, is random). Each se
 time go to stderr as it finishes (a GP seed of 400 trials takes minutes).
 
 Usage: ``python benchmarks/optimize_sample_efficiency.py [--seeds 10] [--max-trials 400]
-[--engine fast|backtrader] [--all-variants] [--samplers [--only KIND[,KIND]]]``
+[--engine fast|backtrader] [--all-variants] [--samplers [--only KIND[,KIND]]
+[--pruner median|none]]``
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def main() -> int:
                     help="one row per sampler type (project pruner, in memory) instead")
     ap.add_argument("--only", metavar="KIND[,KIND]",
                     help="with --samplers, only these sampler types (e.g. gp,nsga2,nsga3)")
+    ap.add_argument("--pruner", choices=("median", "none"), default="median",
+                    help="with --samplers: the project's median pruner (default) or none")
     ap.add_argument("--all-variants", action="store_true",
                     help="with --engine backtrader, every pruner/storage row (slow)")
     args = ap.parse_args()
@@ -149,8 +152,10 @@ def main() -> int:
         if unknown:
             print(f"--only {unknown[0]!r} is not one of {', '.join(SAMPLERS)}", file=sys.stderr)
             return 2
-        variants = [(f"{kind} + median pruner (running mean), in memory", cfg.pruner, None,
-                     defn.sampler.model_copy(update={"type": kind})) for kind in kinds]
+        pruned = args.pruner == "median"
+        variants = [(f"{kind} + " + ("median pruner (running mean)" if pruned else "no pruner")
+                     + ", in memory", cfg.pruner if pruned else PrunerSettings(type="none"),
+                     None, defn.sampler.model_copy(update={"type": kind})) for kind in kinds]
     if engine != "fast" and not args.all_variants:
         variants = variants[:1]
     for label, pruner_cfg, storage, sampler in variants:
