@@ -30,10 +30,12 @@ per trial (~3-4 ms: TPE, pruner, storage):
 
 ``--samplers``: one row per sampler type instead (``sampler.type``: tpe, random, grid, qmc,
 cmaes, gp, nsga2, nsga3; ``--only gp,nsga2`` for some of them), each with the project's
-sampler settings and median pruner, in memory, on the same single-objective study (NSGA-II
-and NSGA-III run single-objective here: Optuna's NSGA samplers accept one objective; their
-first generation, ``population_size`` = 50 completed trials, is random). Each seed's count and
-time go to stderr as it finishes (a GP seed of 400 trials takes minutes).
+sampler settings and median pruner (``--pruner none``: without; GP is never pruned, as in a
+study: :data:`~research_lab.core.optimize.sampler.UNPRUNED_SAMPLERS`), in memory, on the
+same single-objective study (NSGA-II and NSGA-III run single-objective here: Optuna's NSGA
+samplers accept one objective; their first generation, ``population_size`` = 50 completed
+trials, is random). Each seed's count and time go to stderr as it finishes (a GP seed of 400
+trials takes minutes).
 
 Usage: ``python benchmarks/optimize_sample_efficiency.py [--seeds 10] [--max-trials 400]
 [--engine fast|backtrader] [--all-variants] [--samplers [--only KIND[,KIND]]
@@ -79,7 +81,7 @@ def main() -> int:
     from research_lab.core.optimize.definition import ATTR
     from research_lab.core.optimize.objective import Evaluator
     from research_lab.core.optimize.runner import build_definition
-    from research_lab.core.optimize.sampler import make_pruner, make_sampler
+    from research_lab.core.optimize.sampler import UNPRUNED_SAMPLERS, make_pruner, make_sampler
     from research_lab.core.optimize.walkforward import evaluate_folds
     from research_lab.core.optimize.worker import make_objective
 
@@ -153,7 +155,9 @@ def main() -> int:
             print(f"--only {unknown[0]!r} is not one of {', '.join(SAMPLERS)}", file=sys.stderr)
             return 2
         pruned = args.pruner == "median"
-        variants = [(f"{kind} + " + ("median pruner (running mean)" if pruned else "no pruner")
+        variants = [(f"{kind} + " + ("median pruner (running mean)"
+                                     if pruned and kind not in UNPRUNED_SAMPLERS else
+                                     "no pruner")
                      + ", in memory", cfg.pruner if pruned else PrunerSettings(type="none"),
                      None, defn.sampler.model_copy(update={"type": kind})) for kind in kinds]
     if engine != "fast" and not args.all_variants:
@@ -162,7 +166,8 @@ def main() -> int:
         counts, times = [], []
         for seed in range(args.seeds):
             st = S.open_storage(S.resolve_storage_url(None)) if storage else None
-            n, secs = trials_to_target(seed, make_pruner(pruner_cfg), st, sampler)
+            pruner = make_pruner(pruner_cfg, sampler=(sampler or defn.sampler).type)
+            n, secs = trials_to_target(seed, pruner, st, sampler)
             counts.append(n if n is not None else args.max_trials * 10)
             times.append(secs)
             print(f"  {label}: seed {seed}: {n if n is not None else 'not reached'} trials, "

@@ -239,7 +239,8 @@ def run_worker(storage_url: str, study_name: str, *, prices: Any = None, quota: 
         storage_url, study_name,
         sampler=make_sampler(defn.sampler, seed=defn.seed, workers=n_workers,
                              worker_index=worker_index, space=defn.space),
-        pruner=make_pruner(defn.pruner, n_objectives=len(defn.objective.metrics)),
+        pruner=make_pruner(defn.pruner, n_objectives=len(defn.objective.metrics),
+                           sampler=defn.sampler.type),
         heartbeat=heartbeat, worker=True)
     if prices is None and defn.feeds:  # a multi-feed study (.feeds): every symbol, aligned
         from research_lab.core.optimize.feeds import load_in_sample_feeds

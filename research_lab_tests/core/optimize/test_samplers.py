@@ -7,7 +7,7 @@ from research_lab.cli import main
 from research_lab.core.optimize import StudyRequest, objective_spec, run_study
 from research_lab.core.optimize import storage as S
 from research_lab.core.optimize.config import SAMPLERS
-from research_lab.core.optimize.sampler import make_sampler
+from research_lab.core.optimize.sampler import make_pruner, make_sampler
 from research_lab.core.optimize.space import parse_space
 
 from .conftest import make_bars
@@ -70,6 +70,18 @@ def test_a_continuous_parameter_has_no_grid(cfg):
 def test_another_seed_draws_other_points(cfg, sampler):
     assert _params(cfg, sampler, f"{sampler}-s11") != _params(cfg, sampler, f"{sampler}-s12",
                                                               seed=12)
+
+
+@pytest.mark.parametrize("sampler, prunes", [("tpe", True), ("gp", False)])
+def test_gp_studies_are_not_pruned(cfg, sampler, prunes):
+    """GPSampler models completed trials only: a pruned point would be proposed again and
+    again, so a GP study evaluates every fold (TPE, same pruner settings, does prune)."""
+    eager = cfg.override("pruner", n_startup_trials=1, n_warmup_steps=0)
+    study = _study(eager, sampler, f"prune-{sampler}", n=14)
+    states = {t.state.name for t in study.trials}
+    assert ("PRUNED" in states) is prunes
+    assert type(make_pruner(cfg.pruner, sampler=sampler)).__name__ == (
+        "WalkForwardMedianPruner" if prunes else "NopPruner")
 
 
 def test_cmaes_takes_over_after_its_start_up_trials(cfg):
