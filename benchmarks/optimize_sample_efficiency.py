@@ -72,6 +72,13 @@ def main() -> int:
     ap.add_argument("--all-variants", action="store_true",
                     help="with --engine backtrader, every pruner/storage row (slow)")
     args = ap.parse_args()
+    from research_lab.core.optimize.config import SAMPLERS
+
+    kinds = args.only.split(",") if args.only else list(SAMPLERS)
+    unknown = sorted(set(kinds) - set(SAMPLERS))
+    if unknown:
+        print(f"--only {unknown[0]!r} is not one of {', '.join(SAMPLERS)}", file=sys.stderr)
+        return 2
     os.environ["RESEARCH_LAB_HOME"] = tempfile.mkdtemp(prefix="optimize-eff-")
     import optuna
 
@@ -147,13 +154,6 @@ def main() -> int:
         ("TPE, no pruner, in memory", PrunerSettings(type="none"), None, None),
     ]
     if args.samplers:
-        from research_lab.core.optimize.config import SAMPLERS
-
-        kinds = args.only.split(",") if args.only else list(SAMPLERS)
-        unknown = sorted(set(kinds) - set(SAMPLERS))
-        if unknown:
-            print(f"--only {unknown[0]!r} is not one of {', '.join(SAMPLERS)}", file=sys.stderr)
-            return 2
         pruned = args.pruner == "median"
         variants = [(f"{kind} + " + ("median pruner (running mean)"
                                      if pruned and kind not in UNPRUNED_SAMPLERS else
