@@ -118,3 +118,16 @@ def fresh_discovery(monkeypatch):
     yield
     discovery._LOADED.clear()
     clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _strategy_exports_forgotten(monkeypatch):
+    """A strategy loaded by reference exports its module to ``RESEARCH_LAB_STRATEGIES`` and its
+    folder to ``PYTHONPATH`` for study workers (``discovery._export``); in a test process that
+    would make it a registered strategy of every later test of the same worker."""
+    for name in ("RESEARCH_LAB_STRATEGIES", "PYTHONPATH"):
+        if name in os.environ:
+            monkeypatch.setenv(name, os.environ[name])
+        else:
+            monkeypatch.delenv(name, raising=False)
+    yield
