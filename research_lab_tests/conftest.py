@@ -128,6 +128,7 @@ def _strategy_exports_forgotten(monkeypatch):
     for name in ("RESEARCH_LAB_STRATEGIES", "PYTHONPATH"):
         if name in os.environ:
             monkeypatch.setenv(name, os.environ[name])
-        else:
-            monkeypatch.delenv(name, raising=False)
+        else:  # recorded as absent (a bare delenv of an absent name records nothing)
+            monkeypatch.setenv(name, "")
+            monkeypatch.delenv(name)
     yield
