@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from research_lab_tests.signals import ctrl_c_as_at_a_terminal
 from research_lab.core.optimize import storage as S
 from research_lab.core.optimize.stopping import STOPPED_ATTR, request_stop
 
@@ -59,7 +60,8 @@ def endless(tmp_path):
         [str(Path(sys.executable).parent / "research-lab"), "optimize", "--strategy", "sma_cross",
          "--csv", str(csv), "--n-trials", "1000000", "--workers", "2", "--study-name", "endless",
          "--storage", url, "--config", str(conf), "--no-tracking", "--no-progress"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=ctrl_c_as_at_a_terminal)
 
     def study():
         return S.load_study(url, "endless")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from research_lab_tests.signals import ctrl_c_as_at_a_terminal
 from research_lab.cli import main
 from research_lab.cli.project import add_tracking_arguments
 from research_lab.core.tracking import ExperimentTracker
@@ -128,7 +129,8 @@ def test_stack_mlflow_serves_until_interrupted(tmp_path, mlflow_template):
         [str(Path(sys.executable).parent / "research-lab"), "stack", "mlflow", "--backend",
          f"sqlite:///{db}", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        start_new_session=True)
+        start_new_session=True,
+        preexec_fn=ctrl_c_as_at_a_terminal)
     try:
         line = proc.stdout.readline()
         assert line.startswith(f"MLflow at http://127.0.0.1:{port} "), proc.stderr.read()
