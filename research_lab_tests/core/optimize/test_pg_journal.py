@@ -3,9 +3,11 @@ appending to one study, snapshot restore, buffered trial writes, bad URLs."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import optuna
 import pytest
@@ -72,8 +74,11 @@ def test_two_processes_appending_to_one_study_get_distinct_complete_trials(pg_ur
                              sampler=optuna.samplers.RandomSampler(seed=int(sys.argv[1])))
         study.optimize(_objective, n_trials=40)
     """))
+    root = Path(__file__).resolve().parents[3]  # the workers import this module's objective
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
     procs = [subprocess.Popen([sys.executable, str(script), str(seed)], stderr=subprocess.PIPE,
-                              text=True) for seed in (1, 2)]
+                              text=True, env=env, cwd=root) for seed in (1, 2)]
     errors = [p.communicate(timeout=300)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errors
 
