@@ -197,13 +197,7 @@ def load_reference(reference: str, paths: Sequence[str | os.PathLike[str]] = ())
     file, sep, cls_name = reference.rpartition(":")
     if sep and file.endswith(".py"):
         path = Path(file)
-        if not path.is_file():
-            raise StrategyError(f"{reference}: no such file {path}")
-        _on_path([str(path.parent)])
-        module = _import(path.stem, reference)
-        if Path(getattr(module, "__file__", "") or "").resolve() != path.resolve():
-            raise StrategyError(f"{reference}: the module name {path.stem!r} is already taken by "
-                                f"{module.__file__}; rename the file")
+        module = _import_file(path, reference)
     else:
         module_name, dot, cls_name = reference.rpartition(".")
         if not dot:
@@ -224,9 +218,27 @@ def _export(module: str, folders: Sequence[str]) -> None:
     entries = os.environ.get(ENV, "").split(os.pathsep)
     if module not in entries:
         os.environ[ENV] = os.pathsep.join([e for e in entries if e] + [module])
+    _export_folders(folders)
+
+
+def _export_folders(folders: Sequence[str]) -> None:
+    """``folders`` and the working directory join ``PYTHONPATH`` (for child processes)."""
     py = os.environ.get("PYTHONPATH", "").split(os.pathsep)
     extra = [str(Path(f).resolve()) for f in [*folders, os.getcwd()]]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([p for p in py if p] + extra))
+
+
+def _import_file(path: Path, label: str):
+    """The module of a ``.py`` file, imported by its stem from its folder; refused when
+    that name is already another module (a file named like an installed package)."""
+    if not path.is_file():
+        raise StrategyError(f"{label}: no such file {path}")
+    _on_path([str(path.parent)])
+    module = _import(path.stem, label)
+    if Path(getattr(module, "__file__", "") or "").resolve() != path.resolve():
+        raise StrategyError(f"{label}: the module name {path.stem!r} is already taken by "
+                            f"{module.__file__}; rename the file")
+    return module
 
 
 _LOADED: dict[str, StrategyRef] = {}  # strategies loaded by reference in this process
@@ -265,18 +277,16 @@ def load_object(reference: str, what: str = "reference") -> object:
     if not sep or not head or not name.isidentifier():
         raise StrategyError(f"{what} {ref[:120]!r}: not a reference (module:function or "
                             "file.py:function)")
-    folders = [os.getcwd()]
+    label = f"{what} {ref[:120]!r}"
+    folders = []
     if head.endswith(".py"):
         path = Path(head)
-        if not path.is_file():
-            raise StrategyError(f"{what} {ref[:120]!r}: no such file {path}")
-        folders.append(str(path.parent.resolve()))
-        head = path.stem
-    _on_path(folders)
-    module = _import(head, f"{what} {ref[:120]!r}")
+        module = _import_file(path, label)
+        folders.append(str(path.parent))
+    else:
+        _on_path([os.getcwd()])
+        module = _import(head, label)
     if not hasattr(module, name):
-        raise StrategyError(f"{what} {ref[:120]!r}: {getattr(module, '__file__', head)} "
-                            f"defines no {name!r}")
-    py = os.environ.get("PYTHONPATH", "").split(os.pathsep)
-    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([p for p in py if p] + folders))
+        raise StrategyError(f"{label}: {getattr(module, '__file__', head)} defines no {name!r}")
+    _export_folders(folders)
     return getattr(module, name)
