@@ -22,7 +22,7 @@ def register(sub) -> None:
     ing.add_argument("--start", type=iso_date, required=True, help="first session, YYYY-MM-DD")
     ing.add_argument("--end", type=iso_date, help="last session (default: last completed session)")
     ing.add_argument("--only-missing", action="store_true",
-                     help="skip partitions the store already has")
+                     help="skip sessions the store already has (and whose year partition is materialized)")
     ing.set_defaults(func=cmd_ingest)
 
     sym = dsub.add_parser("symbols", help="list the symbols in the store")
@@ -65,7 +65,8 @@ def last_completed_session() -> date:
 
 
 def _present(instance, symbol: str) -> set[date]:
-    """Sessions of ``symbol`` that both the store and the Dagster instance have."""
+    """Sessions of ``symbol`` that the store's ledger has and whose year partition the Dagster
+    instance has materialized."""
     import dagster as dg
 
     from research_lab.defs.partitions import split_market_key
@@ -75,20 +76,21 @@ def _present(instance, symbol: str) -> set[date]:
         stored = set(store.sessions(symbol))
     finally:
         store.close()
-    materialized = {
-        day
-        for sym, day in map(
+    years = {
+        year
+        for sym, year in map(
             split_market_key, instance.get_materialized_partitions(dg.AssetKey("market_data"))
         )
         if sym == symbol
     }
-    return stored & materialized
+    return {d for d in stored if d.year in years}
 
 
 def ingest_plan(instance, symbols: list[str], start: date, end: date,
                 only_missing: bool) -> list[tuple[list[str], date, date]]:
-    """Runs to launch: (contiguous block of symbols, first, last) rectangles, as few as the
-    symbol partitions' order allows (all symbols × one range is one run)."""
+    """Runs to launch: (contiguous block of symbols, first, last session) rectangles, as few as
+    the symbol partitions' order allows (all symbols × one range is one run, over their year
+    partitions restricted to the range)."""
     from research_lab.core.marketdata.planning import missing_ranges, weekdays
     from research_lab.defs.marketdata.backfill import add_symbols, symbol_blocks
 
@@ -128,7 +130,7 @@ def ingest(symbols: list[str], start: date, end: date, *, only_missing: bool = F
     if end < start:
         raise ValueError(f"--end {end} is before --start {start}")
     if start < date.fromisoformat(SESSION_START):
-        raise ValueError(f"--start {start} is before the first session partition {SESSION_START}")
+        raise ValueError(f"--start {start} is before the first session {SESSION_START}")
     calendar = TradingCalendar(load_settings().calendar)
     check_sessions_closed(calendar, {"": [end]}, utc_now())
     failed: list[str] = []
@@ -137,7 +139,7 @@ def ingest(symbols: list[str], start: date, end: date, *, only_missing: bool = F
         known = set(instance.get_dynamic_partitions("symbol"))
         plan = ingest_plan(instance, symbols, start, end, only_missing)
         if not plan:
-            print("nothing to ingest: every partition is already materialized", file=sys.stderr)
+            print("nothing to ingest: every session is already stored and materialized", file=sys.stderr)
             return 0
         for block, first, last in tqdm(plan, desc="ingest", unit="run", file=sys.stderr):
             result = materialize_range(

@@ -111,21 +111,21 @@ def strategy_names(defs) -> tuple[str, ...]:
 
 
 def score_quality(defs, instance, symbols, start, end) -> list[StepResult]:
-    """``anomaly_scores`` for symbols × [start, end] as one range run (one per block of symbols
-    contiguous in the ``symbol`` partitions, which symbols ingested together always are), then
+    """``anomaly_scores`` for symbols × [start, end] as one range run over their year
+    partitions (one per block of symbols contiguous in the ``symbol`` partitions, which symbols
+    ingested together always are; sessions scored before at the same bars are skipped), then
     ``anomaly_report``."""
     from research_lab.defs.marketdata.backfill import symbol_blocks
-    from research_lab.defs.marketdata.requests import RANGE_END_TAG, RANGE_START_TAG
-    from research_lab.defs.partitions import market_key, symbol_partitions
+    from research_lab.defs.marketdata.requests import range_tags
+    from research_lab.defs.partitions import symbol_partitions
 
     out = []
     order = instance.get_dynamic_partitions(symbol_partitions.name)
     for block in symbol_blocks(order, list(symbols)):
         t0 = time.monotonic()
-        result = _run_job(defs, instance, "anomaly_scores_job", tags={
-            RANGE_START_TAG: str(market_key(block[0], start)),
-            RANGE_END_TAG: str(market_key(block[-1], end)),
-        })
+        result = _run_job(defs, instance, "anomaly_scores_job", tags=range_tags(block, start, end),
+                          op_config={"start": start.isoformat(), "end": end.isoformat()},
+                          op_name="anomaly_scores")
         name = block[0] if len(block) == 1 else f"{block[0]}..{block[-1]}"
         out.append(_step(f"anomaly_scores {name} ({len(block)} symbols, one run)", result, t0))
     t0 = time.monotonic()

@@ -29,10 +29,13 @@ def register(sub) -> None:
     p = sub.add_parser("quality", help="data quality sentinel: scores, gates, calibration")
     q = p.add_subparsers(dest="quality_command", required=True, metavar="ACTION")
 
-    sc = q.add_parser("score", help="materialize anomaly_scores (one Dagster run per symbol)")
+    sc = q.add_parser("score", help="materialize anomaly_scores (one Dagster run for the symbols)")
     sc.add_argument("--symbols", nargs="+", required=True)
     sc.add_argument("--start", type=iso_date, required=True, help="first session, YYYY-MM-DD")
     sc.add_argument("--end", type=iso_date, help="last session (default: last completed session)")
+    sc.add_argument("--changed-only", action="store_true",
+                    help="score only sessions whose bars changed since they were scored "
+                    "(default: every stored session of the range)")
     sc.set_defaults(func=cmd_score)
 
     op = q.add_parser("open", help="list open (unacknowledged) critical anomalies")
@@ -81,12 +84,14 @@ def _store():
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    """``anomaly_scores`` over symbols × the years of [start, end], restricted by run config to
+    that range: one run per block of symbols contiguous in the ``symbol`` partitions (one run
+    for symbols ingested together)."""
     import dagster as dg
 
     from research_lab.cli.data import last_completed_session
-    from research_lab.defs.marketdata.backfill import add_symbols
-    from research_lab.defs.marketdata.requests import RANGE_END_TAG, RANGE_START_TAG
-    from research_lab.defs.partitions import market_key
+    from research_lab.defs.marketdata.backfill import add_symbols, symbol_blocks
+    from research_lab.defs.marketdata.requests import range_tags, session_config
     from research_lab.defs.quality.assets import anomaly_scores
     from research_lab.defs.quality.jobs import QUALITY_TAGS
     from research_lab.defs.quality.resources import AlertWebhookResource
@@ -95,31 +100,38 @@ def cmd_score(args: argparse.Namespace) -> int:
     end = args.end or last_completed_session()
     if end < args.start:
         raise ValueError(f"--end {end} is before --start {args.start}")
+    symbols = symbols_arg(args.symbols)
     failed = []
     with dg.DagsterInstance.get() as instance:
-        for symbol in symbols_arg(args.symbols):
-            add_symbols(instance, [symbol])
+        order = add_symbols(instance, symbols)
+        for block in symbol_blocks(order, symbols):
+            config = session_config(args.start, end, "anomaly_scores",
+                                    rescore=not args.changed_only)
             result = dg.materialize(
                 [anomaly_scores], instance=instance,
                 resources={**default_resources(), "alert_webhook": AlertWebhookResource()},
-                tags={**QUALITY_TAGS, RANGE_START_TAG: str(market_key(symbol, args.start)),
-                      RANGE_END_TAG: str(market_key(symbol, end))},
+                tags={**QUALITY_TAGS, **range_tags(block, args.start, end)},
                 raise_on_error=False,
                 # a failing blocking check (an open critical) fails the step after the
                 # materialization: the summary below says so without a stack trace
-                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                run_config={**config,
+                            "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             )
             mats = result.asset_materializations_for_node("anomaly_scores")
             if not mats:
-                failed.append(symbol)
+                failed += block
                 errors = [_root_cause(e.event_specific_data.error) for e in result.all_events
                           if e.is_step_failure and e.event_specific_data is not None]
-                print(f"{symbol}: scoring failed: {errors[0] if errors else 'see the run logs'}",
+                name = block[0] if len(block) == 1 else f"{block[0]}..{block[-1]}"
+                print(f"{name}: scoring failed: {errors[0] if errors else 'see the run logs'}",
                       file=sys.stderr)
                 continue
-            md = mats[0].metadata
-            print(f"{symbol}: {md['partitions'].value} partitions, {md['warning'].value} warning, "
-                  f"{md['critical'].value} critical, {md['open_criticals'].value} open")
+            per_symbol = mats[0].metadata["per_symbol"].value
+            for symbol in block:
+                c = per_symbol.get(symbol, {"sessions": 0, "warning": 0, "critical": 0,
+                                            "open": 0})
+                print(f"{symbol}: {c['sessions']} sessions, {c['warning']} warning, "
+                      f"{c['critical']} critical, {c['open']} open")
     return 1 if failed else 0
 
 

@@ -4,8 +4,9 @@ Used by the CLI (``research-lab data ingest|remove``, ``research-lab demo``) and
 the UI and the daemon do the same through backfills, which the single-run backfill policy also
 runs as one run per range.
 
-A run covers a rectangle: a range of the ``symbol`` partitions (in the instance's order) × a
-range of sessions. :func:`symbol_blocks` cuts a list of symbols into as few contiguous blocks as
+A run covers a rectangle: a range of the ``symbol`` partitions (in the instance's order) × the
+``year`` partitions of a session range, with run config ``start``/``end`` restricting each year
+to the range's sessions (``requests.session_config``). :func:`symbol_blocks` cuts a list of symbols into as few contiguous blocks as
 the order allows, so that ingesting many symbols is one run, not one per symbol (symbols added
 together are contiguous: new partitions are appended).
 """
@@ -17,8 +18,8 @@ import dagster as dg
 from research_lab.core.marketdata.symbols import validate_symbols
 from research_lab.defs.marketdata.assets import market_data
 from research_lab.defs.marketdata.jobs import INGESTION_TAGS
-from research_lab.defs.marketdata.requests import RANGE_END_TAG, RANGE_START_TAG
-from research_lab.defs.partitions import market_key, symbol_partitions
+from research_lab.defs.marketdata.requests import range_tags, session_config
+from research_lab.defs.partitions import symbol_partitions
 from research_lab.defs.resources import default_resources
 
 
@@ -75,7 +76,7 @@ def materialize_range(
     raise_on_error: bool = True,
     log_level: str = "INFO",
 ) -> dg.ExecuteInProcessResult:
-    """One run over ``symbols`` × weekday partitions [start, end].
+    """One run over ``symbols`` × the years of [start, end], ingesting sessions [start, end].
 
     ``symbols`` must be contiguous in the ``symbol`` partitions' order (one symbol always is;
     see :func:`symbol_blocks`).
@@ -86,11 +87,8 @@ def materialize_range(
         [market_data],
         instance=instance,
         resources=resources or default_resources(),
-        tags={
-            **INGESTION_TAGS,
-            RANGE_START_TAG: str(market_key(block[0], start)),
-            RANGE_END_TAG: str(market_key(block[-1], end)),
-        },
+        tags={**INGESTION_TAGS, **range_tags(block, start, end)},
         raise_on_error=raise_on_error,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        run_config={**session_config(start, end),
+                    "loggers": {"console": {"config": {"log_level": log_level}}}},
     )

@@ -2,9 +2,11 @@
 
 Each tick asks ``core.marketdata.discovery.discover`` what is new (new symbols, sessions past
 each symbol's watermark, new or changed landing files of the csv source), adds new symbols to the
-``symbol`` partitions and requests exactly the missing partitions, one run per range. The cursor
+``symbol`` partitions and requests exactly the missing sessions, one run per range (its
+symbols × the years of the range, with run config ``start``/``end``: ``requests.py``). The cursor
 records what was requested, so nothing is requested twice, and the partitions of ingestion
-runs still queued or running are never requested again (:func:`in_flight_rectangles`). A
+runs still queued or running (their symbols and session range, read from the run tags) are
+never requested again (:func:`in_flight_rectangles`). A
 changed landing file is compared with the store session by session, so a corrected price is
 re-ingested. Names the source offers that are not valid symbols are logged, never registered.
 """
@@ -28,8 +30,15 @@ IN_FLIGHT = (
 
 
 def in_flight_rectangles(instance: dg.DagsterInstance) -> list[tuple[frozenset, date, date]]:
-    """(symbols, first, last session) of every ingestion run not finished yet."""
-    from research_lab.defs.marketdata.requests import RANGE_END_TAG, RANGE_START_TAG
+    """(symbols, first, last session) of every ingestion run not finished yet: the symbols
+    from the run's partition range, the sessions from its session tags (a run without them,
+    e.g. one launched from the UI, covers its years)."""
+    from research_lab.defs.marketdata.requests import (
+        END_TAG,
+        RANGE_END_TAG,
+        RANGE_START_TAG,
+        START_TAG,
+    )
     from research_lab.defs.partitions import split_market_key
 
     runs = instance.get_runs(
@@ -40,11 +49,13 @@ def in_flight_rectangles(instance: dg.DagsterInstance) -> list[tuple[frozenset, 
     for run in runs:
         tags = run.tags
         if RANGE_START_TAG in tags and RANGE_END_TAG in tags:
-            (s0, d0), (s1, d1) = map(split_market_key, (tags[RANGE_START_TAG], tags[RANGE_END_TAG]))
+            (s0, y0), (s1, y1) = map(split_market_key, (tags[RANGE_START_TAG], tags[RANGE_END_TAG]))
         elif "dagster/partition" in tags:
-            s0, d0 = s1, d1 = split_market_key(tags["dagster/partition"])
+            s0, y0 = s1, y1 = split_market_key(tags["dagster/partition"])
         else:
             continue
+        d0 = date.fromisoformat(tags[START_TAG]) if START_TAG in tags else date(y0, 1, 1)
+        d1 = date.fromisoformat(tags[END_TAG]) if END_TAG in tags else date(y1, 12, 31)
         i, j = (order.index(s0), order.index(s1)) if s0 in order and s1 in order else (0, -1)
         out.append((frozenset(order[i:j + 1] or [s0, s1]), d0, d1))
     return out
@@ -92,7 +103,7 @@ def market_data_sensor(
     if not requests and not dynamic:
         return dg.SensorResult(skip_reason="no new market data", cursor=found.cursor.to_json())
     context.log.info(
-        f"{len(found.new_symbols)} new symbol(s), {found.partitions} partition(s) in "
+        f"{len(found.new_symbols)} new symbol(s), {found.partitions} session(s) in "
         f"{len(requests)} run(s)"
     )
     return dg.SensorResult(

@@ -1,13 +1,17 @@
-"""The quality assets: ``anomaly_scores`` (per symbol x session) and ``anomaly_report``.
+"""The quality assets: ``anomaly_scores`` (per symbol x year) and ``anomaly_report``.
 
 Thin on purpose: parse the partition keys, call the use case
 (:func:`research_lab.core.usecases.score_quality` / :func:`~research_lab.core.usecases.
 quality_report`), return metadata.
 
-- ``anomaly_scores`` has the partitions of ``market_data`` and depends on it partition for
-  partition; a range runs as one run (single-run backfill policy), each symbol's sessions read
-  in one query with their trailing context and written in one transaction. Its checks
-  (``checks.py``) fail on open criticals (blocking) and warnings.
+- ``anomaly_scores`` has the partitions of ``market_data`` (symbol × year) and depends on it
+  partition for partition; a range runs as one run (single-run backfill policy). Within its
+  partitions (and the config's ``start``/``end``) it scores only the sessions whose stored bars
+  changed since they were scored (the bars' ledger ``data_version`` differs from the score's
+  ``bars_version``) or were never scored (``core.marketdata.store.sessions_to_score``), or every
+  session with ``rescore: true``: so the run the automation condition starts after the nightly
+  ingest scores one session per symbol, not the year. Its checks (``checks.py``) fail on open
+  criticals (blocking) and warnings of the partitions' sessions.
 - ``anomaly_report`` is unpartitioned: one cross-symbol view (counts per symbol and per day,
   open criticals, overrides, a plot, and the KPIs: anomalies per ingest batch, median time
   from detection to acknowledgement, false-positive rate), read from the scores table in one
@@ -20,8 +24,8 @@ from typing import Optional
 import dagster as dg
 from pydantic import Field
 
-from research_lab.defs.marketdata.assets import requests_from_keys
-from research_lab.defs.partitions import market_partitions
+from research_lab.defs.marketdata.assets import config_range
+from research_lab.defs.partitions import market_partitions, sessions_of_keys
 from research_lab.defs.quality.checks import anomaly_scores_check_specs, check_results
 from research_lab.defs.resources import CalendarResource, StoreResource
 
@@ -46,12 +50,18 @@ class AnomalyScoresConfig(dg.Config):
     )
     use_iforest: bool = Field(default=True, description="Compute the Isolation Forest score.")
     use_prophet: bool = Field(default=True, description="Compute the Prophet residual scores.")
+    start: Optional[str] = Field(default=None, description="First session to score "
+                                 "(YYYY-MM-DD); unset: January 1st of each partition's year.")
+    end: Optional[str] = Field(default=None, description="Last session to score (YYYY-MM-DD); "
+                               "unset: December 31st of each partition's year.")
+    rescore: bool = Field(default=False, description="Score every stored session of the "
+                          "partitions, not only those whose bars changed since they were scored.")
 
 
 def _scores_metadata(runs) -> dict:
     counts = {sev: sum(r.counts[sev] for r in runs) for sev in ("info", "warning", "critical")}
     md = {
-        "partitions": dg.MetadataValue.int(sum(len(r.sessions) for r in runs)),
+        "sessions_scored": dg.MetadataValue.int(sum(len(r.sessions) for r in runs)),
         "symbols": dg.MetadataValue.text(", ".join(r.symbol for r in runs)),
         **{sev: dg.MetadataValue.int(n) for sev, n in counts.items()},
         "thresholds": dg.MetadataValue.text(", ".join(sorted({r.thresholds for r in runs}))),
@@ -75,7 +85,8 @@ def _scores_metadata(runs) -> dict:
     automation_condition=scores_condition,
     group_name="quality",
     kinds={"python", "sql"},
-    description="Per symbol x session: rule findings, an Isolation Forest score and Prophet "
+    description="Per symbol x year (each session scored once per version of its bars): rule "
+    "findings, an Isolation Forest score and Prophet "
     "residuals from the partition plus earlier sessions only, and one severity with reasons; "
     "stored beside the bars (table anomaly_scores).",
 )
@@ -85,19 +96,45 @@ def anomaly_scores(
     store: StoreResource,
     calendar: CalendarResource,
 ) -> dg.MaterializeResult:
+    from research_lab.core.marketdata.store import ledger_range, sessions_to_score
+    from research_lab.core.quality.gate import open_criticals
     from research_lab.core.usecases import score_quality
 
-    requests = requests_from_keys(context.partition_keys)
+    start, end = config_range(config)
+    wanted = sessions_of_keys(context.partition_keys, start, end)
     st = store.open()
-    context.log.info(f"scoring {sum(map(len, requests.values()))} partitions of "
-                     f"{len(requests)} symbol(s) in {st.url}")
-    scored = score_quality(st, requests, calendar=calendar.get(),
-                           thresholds_path=config.thresholds_path,
-                           use_iforest=config.use_iforest, use_prophet=config.use_prophet)
-    runs, open_lines = scored.runs, list(scored.open_criticals)
-    warning_lines = list(scored.warnings)
+    if config.rescore:
+        ledger = ledger_range(st, sorted(wanted), min(min(d) for d in wanted.values()),
+                              max(max(d) for d in wanted.values())) if wanted else None
+        stored = {} if ledger is None else ledger.groupby("symbol")["session"].apply(
+            lambda s: set(s.dt.date)).to_dict()
+        requests = {s: [d for d in days if d in stored.get(s, ())] for s, days in wanted.items()}
+        requests = {s: days for s, days in requests.items() if days}
+    else:
+        requests = sessions_to_score(st, wanted)
+    context.log.info(f"scoring {sum(map(len, requests.values()))} sessions of "
+                     f"{len(requests)} symbol(s) in {st.url} "
+                     f"({'all stored' if config.rescore else 'changed or new'} sessions of "
+                     f"{len(context.partition_keys)} year partitions)")
+    if requests:
+        scored = score_quality(st, requests, calendar=calendar.get(),
+                               thresholds_path=config.thresholds_path,
+                               use_iforest=config.use_iforest, use_prophet=config.use_prophet)
+        runs, warning_lines = scored.runs, list(scored.warnings)
+    else:
+        runs, warning_lines = (), []
+    # the checks judge every session of the partitions, scored now or before
+    # (one read of every open critical: there are few, far fewer than symbols)
+    open_lines = [f"{a.symbol} {a.session}: {a.reasons[0] if a.reasons else ''}"
+                  for a in open_criticals(st) if a.symbol in wanted
+                  and wanted[a.symbol][0] <= a.session <= wanted[a.symbol][-1]]
     md = _scores_metadata(runs)
     md["open_criticals"] = dg.MetadataValue.int(len(open_lines))
+    open_by = {s: sum(1 for line in open_lines if line.startswith(f"{s} ")) for s in wanted}
+    md["per_symbol"] = dg.MetadataValue.json({  # what the CLI prints, one line per symbol
+        r.symbol: {"sessions": len(r.sessions), **{k: int(r.counts[k]) for k in
+                   ("info", "warning", "critical")}, "open": open_by.get(r.symbol, 0)}
+        for r in runs})
     return dg.MaterializeResult(metadata=md, check_results=check_results(open_lines, warning_lines))
 
 

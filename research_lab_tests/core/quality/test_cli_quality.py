@@ -92,6 +92,6 @@ def test_score_materializes_through_dagster(lab, monkeypatch, capsys):
     (lab / "thresholds.yaml").write_text("{}\n")
     assert main(["quality", "score", "--symbols", "ACME", "--start", "2019-06-13",
                  "--end", "2019-06-14"]) == 0
-    assert "ACME: 2 partitions, 0 warning, 1 critical, 1 open" in capsys.readouterr().out
+    assert "ACME: 2 sessions, 0 warning, 1 critical, 1 open" in capsys.readouterr().out
     assert main(["quality", "score", "--symbols", "ACME", "--start", "2019-06-14",
                  "--end", "2019-06-13"]) == 2

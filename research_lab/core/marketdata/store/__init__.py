@@ -34,6 +34,8 @@ Layout
     ``_scores.py``     the ``anomaly_scores`` table (same keys as the bars) written by the data
                        quality sentinel through the partition-replace helper
     ``_annotations.py`` analyst overrides of anomalies and the alert delivery log
+    ``_ledger.py``     ledger reads over many symbols and a date range (year partitions),
+                       and the sessions whose bars changed since they were scored
     ``_quarantine.py`` rows a source delivered that failed validation, stored with their reason
                        and raised as critical anomalies of their sessions
 """
@@ -50,6 +52,7 @@ from ._annotations import (
 )
 from ._backend import write_transaction
 from ._quarantine import QUARANTINE_COLUMNS, quarantined_rows, read_quarantine
+from ._ledger import ledger_range, sessions_to_score
 from ._partitions import ledger_query, replace_partitions
 from ._scores import (
     SCORE_COLUMNS,
@@ -97,6 +100,8 @@ __all__ = [
     "metadata",
     "open_store",
     "ledger_query",
+    "ledger_range",
+    "sessions_to_score",
     "replace_partitions",
     "utc_now",
     "write_transaction",
