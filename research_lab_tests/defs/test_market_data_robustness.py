@@ -1,5 +1,5 @@
-"""market_data on a temporary instance: one bad symbol, bad rows, removal, per-partition
-metadata, partitions that have not closed, and the sensor picking up a corrected price (also
+"""market_data (symbol × year) on a temporary instance: one bad symbol, bad rows, removal,
+per-year-partition metadata, partitions that have not closed, and the sensor picking up a corrected price (also
 one made while the run re-ingesting the previous one was in flight)."""
 
 from datetime import date
@@ -11,13 +11,14 @@ import pytest
 from research_lab.defs.marketdata import sensors
 from research_lab.defs.marketdata.backfill import add_symbols, materialize_range, remove_symbol
 from research_lab.defs.marketdata.sensors import in_flight_rectangles, market_data_sensor
-from research_lab.defs.partitions import market_key, market_partitions, split_market_key
+from research_lab.defs.partitions import market_key, market_partitions
 from research_lab.defs.resources import (
     CalendarResource,
     SourceResource,
     StoreResource,
     default_resources,
 )
+from research_lab_tests.defs.rects import rect
 
 MARKET = dg.AssetKey("market_data")
 
@@ -55,26 +56,27 @@ def test_an_unserved_symbol_fails_alone_in_a_nightly_run(lab_env, instance, stor
     assert mats[keys[0]].metadata["rows"].value == 1
 
 
-def test_each_partition_of_a_range_run_has_its_own_metadata(lab_env, instance, store):
-    """Week of July 4th 2024: the holiday partition says rows=0, the others rows=1, each with
-    the data version of its own bar (as the store's ledger records it)."""
-    result = materialize_range(instance, ["ACME"], date(2024, 7, 1), date(2024, 7, 5))
+def test_each_year_partition_of_a_range_run_has_its_own_metadata(lab_env, instance, store):
+    """2023-12-18..2024-01-12 for ACME: ACME|2023 and ACME|2024 each record their own sessions,
+    rows, first/last session and version (a holiday in each: Dec 25th, Jan 1st)."""
+    result = materialize_range(instance, ["ACME"], date(2023, 12, 18), date(2024, 1, 12))
     assert result.success
     mats = _materializations(instance)
-    assert len(mats) == 5
-    parts = store.partitions("ACME")
-    ledger = {pd.Timestamp(s).date(): v for s, v in zip(parts["session"], parts["data_version"])}
-    for key, mat in mats.items():
-        _, day = split_market_key(key)
-        rows = 0 if day == date(2024, 7, 4) else 1
-        assert mat.metadata["rows"].value == rows, key
-        assert mat.metadata["data_version"].value == ledger[day]
-        if rows:
-            ts = pd.Timestamp(mat.metadata["last_timestamp"].value, unit="s", tz="UTC")
-            assert ts.tz_convert("America/New_York").date() == day
-    assert "holiday" in mats[str(market_key("ACME", date(2024, 7, 4)))].metadata["note"].value
-    versions = {m.metadata["data_version"].value for m in mats.values()}
-    assert len(versions) == 5
+    assert sorted(mats) == ["ACME|2023", "ACME|2024"]
+    old, new = mats["ACME|2023"].metadata, mats["ACME|2024"].metadata
+    assert (old["sessions_written"].value, old["rows"].value) == (10, 9)
+    assert (new["sessions_written"].value, new["rows"].value) == (10, 9)
+    assert (old["first_session"].value, old["last_session"].value) == ("2023-12-18",
+                                                                       "2023-12-29")
+    assert (new["first_session"].value, new["last_session"].value) == ("2024-01-02",
+                                                                       "2024-01-12")
+    for mat, day in ((mats["ACME|2023"], date(2023, 12, 29)), (mats["ACME|2024"],
+                                                               date(2024, 1, 12))):
+        ts = pd.Timestamp(mat.metadata["last_timestamp"].value, unit="s", tz="UTC")
+        assert ts.tz_convert("America/New_York").date() == day
+        assert mat.tags["dagster/data_version"] == mat.metadata["data_version"].value
+    assert old["data_version"].value != new["data_version"].value
+    assert old["missing_sessions"].value > 200  # the rest of 2023 was never ingested
 
 
 def test_bad_rows_are_quarantined_and_fail_schema_ohlc(lab_env, instance, store, tmp_path):
@@ -95,9 +97,10 @@ def test_bad_rows_are_quarantined_and_fail_schema_ohlc(lab_env, instance, store,
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert not checks["schema_ohlc"].passed
     assert "line 3" in checks["schema_ohlc"].metadata["details"].value
-    bad = _materializations(instance)[str(market_key("ACME", date(2024, 6, 4)))]
+    bad = _materializations(instance)["ACME|2024"]
     assert bad.metadata["quarantined_rows"].value == 1
     assert "below low" in bad.metadata["quarantine"].value
+    assert bad.metadata["rows"].value == 2 and bad.metadata["sessions_stored"].value == 3
 
 
 def test_remove_symbol_from_partitions_and_with_purge_from_the_store(lab_env, instance, store):
@@ -136,12 +139,7 @@ def _tick(instance, cursor, now, monkeypatch, source):
 
 
 def _rects(result):
-    out = []
-    for r in result.run_requests:
-        (s0, d0), (s1, d1) = map(split_market_key, (r.partition_key_range.start,
-                                                      r.partition_key_range.end))
-        out.append((s0, s1, d0, d1))
-    return out
+    return [rect(r) for r in result.run_requests]
 
 
 def _frozen_csv(landing, close):
@@ -204,17 +202,21 @@ def test_sensor_reingests_a_corrected_price_and_skips_ranges_in_flight(
 def test_queued_and_running_ingestion_runs_are_in_flight(lab_env, instance):
     from dagster._core.test_utils import create_run_for_test
 
-    from research_lab.defs.marketdata.requests import RANGE_END_TAG, RANGE_START_TAG
+    from research_lab.defs.marketdata.requests import RANGE_END_TAG, range_tags
 
     add_symbols(instance, ["ACME", "GLOBEX", "INITECH"])
     tags = {"research_lab/kind": "ingestion",
-            RANGE_START_TAG: str(market_key("ACME", date(2024, 6, 3))),
-            RANGE_END_TAG: str(market_key("GLOBEX", date(2024, 6, 7)))}
+            **range_tags(["ACME", "GLOBEX"], date(2024, 6, 3), date(2024, 6, 7))}
+    assert (tags[RANGE_END_TAG], tags["research_lab/start"]) == ("GLOBEX|2024", "2024-06-03")
     create_run_for_test(instance, job_name="market_data_job", status=dg.DagsterRunStatus.STARTED,
                         tags=tags)
     create_run_for_test(instance, job_name="market_data_job", status=dg.DagsterRunStatus.SUCCESS,
                         tags={**tags, RANGE_END_TAG: str(market_key("INITECH", date(2024, 6, 7)))})
-    assert in_flight_rectangles(instance) == [
+    # a run launched from the UI on one year partition, without a session range: its year
+    create_run_for_test(instance, job_name="market_data_job", status=dg.DagsterRunStatus.STARTING,
+                        tags={"research_lab/kind": "ingestion", "dagster/partition": "INITECH|2023"})
+    assert sorted(in_flight_rectangles(instance), key=lambda r: r[1]) == [
+        (frozenset({"INITECH"}), date(2023, 1, 1), date(2023, 12, 31)),
         (frozenset({"ACME", "GLOBEX"}), date(2024, 6, 3), date(2024, 6, 7))]
 
 
@@ -242,6 +244,7 @@ def test_a_partition_that_has_not_closed_fails_in_one_line_and_records_nothing(
     assert store.symbols() == [] and store.sessions("ACME") == []
     assert _materializations(instance) == {}
     key = str(market_key("ACME", day))
+    assert key == "ACME|2024"
     assert _status(instance, [key])[key] == dg.AssetPartitionStatus.FAILED
 
     # after the close the same partitions are ingested

@@ -5,11 +5,11 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from research_lab.defs.marketdata.requests import RANGE_END_TAG, RANGE_START_TAG
 from research_lab.defs.marketdata.assets import market_data
 from research_lab.defs.marketdata.schedules import nightly_ingest_schedule
-from research_lab.defs.partitions import market_key, market_partitions, split_market_key
+from research_lab.defs.partitions import market_key, market_partitions
 from research_lab.defs.resources import CalendarResource, StoreResource, default_resources
+from research_lab_tests.defs.rects import rect
 
 NY = ZoneInfo("America/New_York")
 
@@ -40,13 +40,7 @@ def test_today_for_all_symbols_in_one_run_plus_gaps(lab_env, instance, store):
     store.write_partitions("ACME", days, bars, source="synthetic")
 
     requests = _tick(instance, datetime(2024, 6, 10, 18, 30, tzinfo=NY))
-    rects = [
-        (*(s for s, _ in map(split_market_key, (r.partition_key_range.start,
-                                                 r.partition_key_range.end))),
-         split_market_key(r.partition_key_range.start)[1],
-         split_market_key(r.partition_key_range.end)[1])
-        for r in requests
-    ]
+    rects = [rect(r) for r in requests]
     assert rects[0] == ("ACME", "GLOBEX", date(2024, 6, 10), date(2024, 6, 10))
     assert ("ACME", "ACME", date(2024, 6, 5), date(2024, 6, 5)) in rects
     globex = [r for r in rects if r[0] == "GLOBEX" and r[1] == "GLOBEX"]
@@ -54,30 +48,36 @@ def test_today_for_all_symbols_in_one_run_plus_gaps(lab_env, instance, store):
     assert len(requests) == 3
     assert len({r.run_key for r in requests}) == 3
 
-    # the first request, run as Dagster runs it (range tags), ingests both symbols in one run
+    # the first request, run as Dagster runs it (range tags, run config), ingests both symbols'
+    # day in one run over their 2024 partitions, and touches no other session
     first = requests[0]
+    assert (first.partition_key_range.start, first.partition_key_range.end) == (
+        "ACME|2024", "GLOBEX|2024")
+    before = store.partitions("ACME")
     result = dg.materialize(
         [market_data], instance=instance, resources=default_resources(),
-        tags={RANGE_START_TAG: first.partition_key_range.start,
-              RANGE_END_TAG: first.partition_key_range.end},
+        tags=first.tags, run_config=first.run_config,
     )
     assert result.success
-    assert store.last_session("GLOBEX") == date(2024, 6, 10)
+    assert store.sessions("GLOBEX") == [date(2024, 6, 10)]
     assert store.last_session("ACME") == date(2024, 6, 10)
+    after = store.partitions("ACME")
+    assert len(after) == len(before) + 1
+    assert after.iloc[:-1]["written_at"].equals(before["written_at"])
 
 
 def _rect(request):
-    (s0, d0), (s1, d1) = map(split_market_key, (request.partition_key_range.start,
-                                                  request.partition_key_range.end))
-    return s0, s1, d0, d1
+    return rect(request)
 
 
 def _run(instance, request, **kwargs):
-    """The request run as the daemon runs it: market_data_job with the request's tags."""
+    """The request run as the daemon runs it: market_data_job with the request's tags and
+    run config."""
     from research_lab.definitions import defs
 
     job = defs.resolve_job_def("market_data_job")
-    return job.execute_in_process(instance=instance, tags=request.tags, **kwargs)
+    return job.execute_in_process(instance=instance, tags=request.tags,
+                                  run_config=request.run_config, **kwargs)
 
 
 def test_an_exchange_holiday_is_requested_the_next_evening_not_the_same(lab_env, instance, store):
@@ -101,8 +101,8 @@ def test_an_exchange_holiday_is_requested_the_next_evening_not_the_same(lab_env,
 
 def test_an_unserved_symbol_fails_alone_in_the_nightly_run(lab_env, instance, store):
     """BOGUS (a typo, a delisting) is registered but the source does not serve it: the nightly
-    run of every symbol stores ACME and GLOBEX and materializes their partitions, and marks
-    BOGUS's partition failed with the reason."""
+    run of every symbol stores ACME and GLOBEX and materializes their year partitions, and
+    marks BOGUS's partition failed with the reason."""
     instance.add_dynamic_partitions("symbol", ["ACME", "BOGUS", "GLOBEX"])
     requests = _tick(instance, datetime(2024, 6, 10, 18, 30, tzinfo=NY))
     tonight = requests[0]
@@ -112,10 +112,11 @@ def test_an_unserved_symbol_fails_alone_in_the_nightly_run(lab_env, instance, st
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = failure.event_specific_data.error.message
-    assert "1 symbol(s) failed" in message and "BOGUS (1 partitions)" in message
+    assert "1 symbol(s) failed" in message and "BOGUS (1 sessions)" in message
     assert "no symbol 'BOGUS'" in message
     day = date(2024, 6, 10)
     keys = {s: str(market_key(s, day)) for s in ("ACME", "BOGUS", "GLOBEX")}
+    assert keys["BOGUS"] == "BOGUS|2024"
     status = instance.get_status_by_partition(
         dg.AssetKey("market_data"), partition_keys=list(keys.values()),
         partitions_def=market_partitions)
@@ -131,3 +132,36 @@ def test_an_unserved_symbol_fails_alone_in_the_nightly_run(lab_env, instance, st
     assert later[0] == ("ACME", "GLOBEX", date(2024, 6, 11), date(2024, 6, 11))
     bogus = [r for r in later if r[0] == "BOGUS"]
     assert bogus and bogus[0][1] == "BOGUS" and bogus[0][3] == day
+
+
+def test_the_nightly_run_of_many_symbols_is_one_run_of_one_session_each(lab_env, instance,
+                                                                        store, monkeypatch):
+    """20 symbols, each stored up to the day before: the evening's request is ONE run over
+    their 2024 partitions with config start = end = that day, and it writes exactly one session
+    per symbol."""
+    from research_lab.core.marketdata.planning import weekdays
+    from research_lab.defs.resources import SourceResource
+
+    symbols = [f"S{i:02d}" for i in range(20)]
+    monkeypatch.setenv("RESEARCH_LAB_UNIVERSE", ",".join(symbols))
+    instance.add_dynamic_partitions("symbol", symbols)
+    src = SourceResource().get()
+    days = weekdays(date(2023, 6, 1), date(2024, 6, 7))
+    for s in symbols:
+        store.write_partitions(s, days, src.fetch(s, days[0], days[-1]), source="synthetic")
+
+    requests = _tick(instance, datetime(2024, 6, 10, 18, 30, tzinfo=NY))
+    assert isinstance(requests, list) and len(requests) == 1
+    assert _rect(requests[0]) == ("S00", "S19", date(2024, 6, 10), date(2024, 6, 10))
+    from research_lab.definitions import defs
+
+    job = defs.resolve_job_def("market_data_job")
+    result = job.execute_in_process(
+        instance=instance, tags=requests[0].tags, run_config=requests[0].run_config)
+    assert result.success
+    mats = result.asset_materializations_for_node("market_data")
+    assert sorted(m.partition for m in mats) == [f"{s}|2024" for s in symbols]
+    assert {m.metadata["sessions_written"].value for m in mats} == {1}
+    for s in symbols:
+        assert store.sessions(s)[-1] == date(2024, 6, 10)
+        assert len(store.sessions(s)) == len(days) + 1

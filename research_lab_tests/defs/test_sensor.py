@@ -8,8 +8,8 @@ import pytest
 
 from research_lab.defs.marketdata import sensors
 from research_lab.defs.marketdata.sensors import market_data_sensor
-from research_lab.defs.partitions import split_market_key
 from research_lab.defs.resources import CalendarResource, SourceResource, StoreResource
+from research_lab_tests.defs.rects import rect
 
 
 def _tick(instance, cursor, now, monkeypatch, source=None):
@@ -27,9 +27,7 @@ def _tick(instance, cursor, now, monkeypatch, source=None):
 
 
 def _rect(run_request):
-    rng = run_request.partition_key_range
-    (s0, d0), (s1, d1) = split_market_key(rng.start), split_market_key(rng.end)
-    return s0, s1, d0, d1
+    return rect(run_request)
 
 
 def test_new_symbols_are_added_and_requested_once(lab_env, instance, monkeypatch):
@@ -41,6 +39,9 @@ def test_new_symbols_are_added_and_requested_once(lab_env, instance, monkeypatch
     s0, s1, d0, d1 = _rect(result.run_requests[0])
     assert (s0, s1) == ("ACME", "^VIX")
     assert d1 == date(2024, 6, 10)
+    # one run over the symbols' year partitions 2022..2024
+    rng = result.run_requests[0].partition_key_range
+    assert (rng.start, rng.end) == ("ACME|2022", "^VIX|2024")
     assert date(2022, 6, 1) <= d0 <= date(2022, 6, 13)
     assert result.run_requests[0].tags["research_lab/kind"] == "ingestion"
 

@@ -8,8 +8,9 @@ every configured user strategy), registered in the instance by
 definitions imports no strategy module: a new strategy becomes a partition without a code
 change, as soon as the sensor ticks or the command runs.
 
-``market_history_mapping``: a ``backtest_results`` partition depends on *every* session of its
-symbol in ``market_data`` (same symbol, all sessions), the whole history it reads in one query.
+``market_history_mapping``: a ``backtest_results`` partition depends on *every* year partition
+of its symbol in ``market_data`` (same symbol, all years: at most 27 in 2026), the whole history
+it reads in one query.
 """
 
 import dagster as dg
@@ -44,7 +45,7 @@ def split_backtest_key(key: str | dg.MultiPartitionKey) -> tuple[str, str]:
     return parts["strategy"], parts["symbol"]
 
 
-# what a whole-history asset (backtests, studies) of one symbol reads: every session of its
+# what a whole-history asset (backtests, studies) of one symbol reads: every year of its
 # bars, and of its anomaly scores (so an open critical anomaly shows upstream in the graph)
 history_deps = [
     dg.AssetDep("market_data", partition_mapping=market_history_mapping),
