@@ -7,7 +7,7 @@ import pytest
 
 from research_lab.core.marketdata.sources import SyntheticSource
 from research_lab.defs.marketdata.backfill import add_symbols
-from research_lab.defs.marketdata.requests import RANGE_END_TAG, RANGE_START_TAG
+from research_lab.defs.marketdata.requests import range_tags
 from research_lab.defs.partitions import market_key, market_partitions
 from research_lab.defs.quality.assets import anomaly_report, anomaly_scores
 from research_lab.defs.failures import use_case_failure
@@ -44,14 +44,18 @@ def _resources():
     return {**default_resources(), "alert_webhook": AlertWebhookResource()}
 
 
-def _run(instance, assets, *, key=None, start=None, end=None):
+def _run(instance, assets, *, key=None, start=None, end=None, **config):
+    """One session (``key``: its year partition, config start = end) or a session range (its
+    years, config start/end) of ACME; ``config`` adds to anomaly_scores' config."""
     add_symbols(instance, ["ACME"])
-    tags = {}
-    if start is not None:
-        tags = {RANGE_START_TAG: str(market_key("ACME", start)), RANGE_END_TAG: str(market_key("ACME", end))}
+    tags = range_tags(["ACME"], start, end) if start is not None else {}
+    start, end = (key, key) if key else (start, end)
+    bounds = {"start": start.isoformat(), "end": end.isoformat()} if start else {}
     return dg.materialize(
         assets, instance=instance, resources=_resources(),
-        run_config=NO_PROPHET if anomaly_scores in assets else None,
+        run_config={"ops": {"anomaly_scores": {"config": {"use_prophet": False, **bounds,
+                                                          **config}}}}
+        if anomaly_scores in assets else None,
         partition_key=str(market_key("ACME", key)) if key else None, tags=tags, raise_on_error=False,
     )
 
@@ -63,8 +67,10 @@ def _checks(result):
 def test_a_clean_partition_is_scored_with_metadata(lab_env, instance, acme):
     result = _run(instance, [anomaly_scores], key=date(2019, 6, 13))
     assert result.success
-    md = result.asset_materializations_for_node("anomaly_scores")[0].metadata
-    assert md["partitions"].value == 1 and md["critical"].value == 0
+    mat = result.asset_materializations_for_node("anomaly_scores")[0]
+    assert mat.partition == "ACME|2019"
+    md = mat.metadata
+    assert md["sessions_scored"].value == 1 and md["critical"].value == 0
     assert md["thresholds"].value == "thresholds.yaml:defaults"
     assert _checks(result)["no_open_criticals"].passed
 
@@ -93,10 +99,41 @@ def test_a_range_is_one_run_listing_every_failing_partition(lab_env, instance, a
     result = _run(instance, [anomaly_scores], start=date(2019, 6, 3), end=date(2019, 6, 28))
     assert len(instance.get_runs()) == 1
     md = result.asset_materializations_for_node("anomaly_scores")
-    assert len(md) == 20 and md[0].metadata["partitions"].value == 20
+    assert len(md) == 1 and md[0].metadata["sessions_scored"].value == 20  # ACME|2019
     assert md[0].metadata["critical"].value == 1 and md[0].metadata["open_criticals"].value == 1
     check = _checks(result)["no_open_criticals"]
     assert not check.passed and check.metadata["open_criticals"].value == 1
+
+
+def test_only_sessions_whose_bars_changed_are_scored_again(lab_env, instance, acme):
+    """A second run scores nothing (the checks still judge every session of the partition); a
+    changed bar is scored alone; ``rescore`` scores every session again."""
+    from research_lab.core.marketdata.store import read_scores
+
+    first = _run(instance, [anomaly_scores], start=date(2019, 6, 3), end=date(2019, 6, 28))
+    assert first.asset_materializations_for_node("anomaly_scores")[0].metadata[
+        "sessions_scored"].value == 20
+    scored_at = read_scores(acme, "ACME").set_index("session")["scored_at"]
+
+    again = _run(instance, [anomaly_scores], start=date(2019, 6, 3), end=date(2019, 6, 28))
+    md = again.asset_materializations_for_node("anomaly_scores")[0].metadata
+    assert md["sessions_scored"].value == 0
+    assert md["open_criticals"].value == 1, "the open critical of BAD is still reported"
+    assert not _checks(again)["no_open_criticals"].passed
+
+    fixed = acme.read_bars("ACME", BAD, BAD)
+    fixed[["open", "high", "low", "close", "adj_close"]] /= 100  # the vendor fixes the print
+    acme.write_partitions("ACME", [BAD], fixed, source="test")
+    third = _run(instance, [anomaly_scores], start=date(2019, 6, 3), end=date(2019, 6, 28))
+    md = third.asset_materializations_for_node("anomaly_scores")[0].metadata
+    assert md["sessions_scored"].value == 1 and md["open_criticals"].value == 0
+    after = read_scores(acme, "ACME").set_index("session")["scored_at"]
+    assert [d.date() for d in after.index[after != scored_at]] == [BAD]
+
+    everything = _run(instance, [anomaly_scores], start=date(2019, 6, 3), end=date(2019, 6, 28),
+                      rescore=True)
+    assert everything.asset_materializations_for_node("anomaly_scores")[0].metadata[
+        "sessions_scored"].value == 20
 
 
 def test_the_report_shows_counts_open_criticals_and_a_plot(lab_env, instance, acme, tmp_path):

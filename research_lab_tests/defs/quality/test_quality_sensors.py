@@ -91,7 +91,8 @@ def test_nothing_is_sent_without_a_url_or_with_a_non_http_one(lab_env, instance,
 
 def test_scores_follow_new_market_data_partitions(lab_env, instance):
     """The automation condition requests exactly the anomaly_scores partitions whose
-    market_data partition was just written (here a 3-session range)."""
+    market_data partition was just written (here a 3-session range of ACME|2024), and that run
+    (no config) scores only the sessions not scored yet."""
     from research_lab.defs.marketdata.assets import market_data
     from research_lab.defs.marketdata.backfill import materialize_range
     from research_lab.defs.partitions import market_key
@@ -108,4 +109,20 @@ def test_scores_follow_new_market_data_partitions(lab_env, instance):
     materialize_range(instance, ["ACME"], date(2024, 3, 5), date(2024, 3, 7), log_level="ERROR")
     second = dg.evaluate_automation_conditions(defs=assets, instance=instance, cursor=first.cursor)
     requested = second.get_requested_partitions(dg.AssetKey("anomaly_scores"))
-    assert requested == {str(market_key("ACME", date(2024, 3, d))) for d in (5, 6, 7)}
+    assert requested == {str(market_key("ACME", date(2024, 3, 5)))} == {"ACME|2024"}
+
+    from research_lab.core.marketdata.store import BarStore, read_scores
+
+    def score():
+        result = dg.materialize(
+            [anomaly_scores], instance=instance, partition_key="ACME|2024",
+            resources={**default_resources(), "alert_webhook": AlertWebhookResource()},
+            run_config={"ops": {"anomaly_scores": {"config": {"use_prophet": False}}}})
+        return result.asset_materializations_for_node("anomaly_scores")[0].metadata
+
+    assert score()["sessions_scored"].value == 4
+    materialize_range(instance, ["ACME"], date(2024, 3, 8), date(2024, 3, 8), log_level="ERROR")
+    assert score()["sessions_scored"].value == 1, "the next night: one session, not the year"
+    store = BarStore.from_url(lab_env)
+    assert len(read_scores(store, "ACME")) == 5
+    store.close()
