@@ -4,7 +4,8 @@
     ./scripts/lab shell python benchmarks/ingest.py --pg postgresql://postgres@127.0.0.1:5432/postgres
 
 Each scenario runs on a fresh temporary Dagster instance and store (synthetic source), the way
-the single-run backfill policy runs a range: one run per rectangle of partitions. With --pg,
+the single-run backfill policy runs a range: one run per rectangle of symbol × year partitions
+restricted to the range's sessions by run config. With --pg,
 the Dagster instance (runs, events) and the store live in a new PostgreSQL database that is
 dropped afterwards (named ``$BENCH_DB_PREFIX`` + a random suffix; default prefix ``rl_bench_``). Prints wall time, runs, partitions and rows per second.
 """
@@ -64,10 +65,12 @@ def scenario(name, pg, symbols, start, end):
         wall = time.perf_counter() - t0
         assert result.success
         runs = len(instance.get_runs())
-        parts = len(symbols) * len(weekdays(start, end))
-        rows = sum(m.metadata["rows"].value for m in result.asset_materializations_for_node("market_data"))
-        print(f"{name:34s} {wall:8.1f} s  runs={runs}  partitions={parts:6d}  "
-              f"({parts / wall:7.1f} partitions/s; rows written={rows})")
+        mats = result.asset_materializations_for_node("market_data")
+        parts = len(mats)  # symbol × year partitions
+        sessions = len(symbols) * len(weekdays(start, end))
+        rows = sum(m.metadata["rows_written"].value for m in mats)
+        print(f"{name:34s} {wall:8.1f} s  runs={runs}  partitions={parts:5d}  "
+              f"sessions={sessions:6d} ({sessions / wall:7.1f} sessions/s; rows written={rows})")
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ def _store(path):
         (["data", "ingest", "--symbols", "ACME", "--start", "2024-13-01"], "not a date"),
         (["data", "ingest", "--symbols", "ACME", "--start", "2024-06-05", "--end", "2024-06-03"],
          "before --start"),
-        (["data", "ingest", "--symbols", "ACME", "--start", "1999-01-04"], "first session partition"),
+        (["data", "ingest", "--symbols", "ACME", "--start", "1999-01-04"], "before the first session 2000-01-03"),
         (["data", "show", "NOPE"], "no bars stored for NOPE"),
         (["demo", "ingest", "--years", "0"], "--years must be positive"),
     ],

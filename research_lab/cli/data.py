@@ -139,7 +139,7 @@ def ingest(symbols: list[str], start: date, end: date, *, only_missing: bool = F
         known = set(instance.get_dynamic_partitions("symbol"))
         plan = ingest_plan(instance, symbols, start, end, only_missing)
         if not plan:
-            print("nothing to ingest: every session is already stored and materialized", file=sys.stderr)
+            print("nothing to ingest: every session is stored, its year already materialized", file=sys.stderr)
             return 0
         for block, first, last in tqdm(plan, desc="ingest", unit="run", file=sys.stderr):
             result = materialize_range(

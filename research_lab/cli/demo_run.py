@@ -35,7 +35,7 @@ from typing import Any
 
 # the demo's defaults (all overridable by the `demo run` options)
 DEMO_SYMBOLS = ("ACME", "GLOBEX")
-DEMO_YEARS = 1.0  # history of the demo universe: 1 year keeps Dagster's per-partition writes short
+DEMO_YEARS = 1.0  # history of the demo universe: 1 year keeps ingestion, scoring and studies short
 STUDY_STRATEGY = "sma_cross"
 STUDY_TRIALS = 30
 RL_TIMESTEPS = 20_000

@@ -72,14 +72,14 @@ def test_a_range_run_records_one_planned_event_inside_the_context(lab_env, insta
     from research_lab.defs.marketdata.backfill import materialize_range
 
     monkeypatch.delenv(PLANNED_EVENTS_VARIABLE, raising=False)
-    week = (date(2024, 7, 1), date(2024, 7, 5))
+    week = (date(2023, 12, 27), date(2024, 1, 5))  # two year partitions per symbol
     outside = materialize_range(instance, ["ACME", "GLOBEX"], *week)
     with one_planned_event_per_range():
         assert os.environ[PLANNED_EVENTS_VARIABLE] == "1"
         inside = materialize_range(instance, ["ACME", "GLOBEX"], *week)
     assert PLANNED_EVENTS_VARIABLE not in os.environ  # restored
     assert outside.success and inside.success
-    assert _planned_events(instance, outside.run_id) == 10  # 2 symbols × 5 sessions
+    assert _planned_events(instance, outside.run_id) == 4  # 2 symbols × 2 years
     assert _planned_events(instance, inside.run_id) == 1
     # the materializations are the same: one per partition, each run
-    assert len(inside.asset_materializations_for_node("market_data")) == 10
+    assert len(inside.asset_materializations_for_node("market_data")) == 4
