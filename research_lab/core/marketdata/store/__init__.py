@@ -15,8 +15,8 @@ What it promises
       content of the partitions (symbol, s) for s in ``sessions``, in one transaction: rewriting
       is idempotent, other partitions are untouched, an error leaves the old rows, bad input
       writes nothing. A session with no bars is recorded as materialized with 0 rows (a
-      holiday). This is what a Dagster asset partitioned by symbol x session calls, for one
-      session or a whole backfill range.
+      holiday). This is what the Dagster asset (partitioned by symbol × year, each session in
+      this ledger) calls, for one session or a whole backfill range.
     - ``read_bars`` / ``read_many`` return frames exactly in the bar schema
       (:func:`..schema.empty_bars` dtypes) whose ``data_version`` equals what was written.
     - ``partitions()``, ``symbols()``, ``sessions(symbol)``, ``last_session(symbol)`` read the
