@@ -152,7 +152,10 @@ def validate_bars(
         raise fail("symbol is empty", int(np.argmax(bad)), "symbol")
     out["symbol"] = sym.map(names).astype(object)
 
-    session = pd.to_datetime(out["session"], errors="coerce", format="mixed")
+    if pd.api.types.is_datetime64_dtype(out["session"]):
+        session = out["session"]  # already dates: parsing would iterate every value
+    else:
+        session = pd.to_datetime(out["session"], errors="coerce", format="mixed")
     if session.isna().any():
         pos = int(np.argmax(session.isna().to_numpy()))
         raise fail(f"unparsable date {frame['session'].iloc[pos]!r}", pos, "session")
@@ -160,7 +163,10 @@ def validate_bars(
         session = session.dt.tz_localize(None)
     out["session"] = session.dt.normalize().astype("datetime64[ns]")
 
-    ts = pd.to_datetime(out["timestamp"], errors="coerce", utc=True, format="mixed")
+    if isinstance(out["timestamp"].dtype, pd.DatetimeTZDtype):
+        ts = out["timestamp"].dt.tz_convert("UTC")
+    else:
+        ts = pd.to_datetime(out["timestamp"], errors="coerce", utc=True, format="mixed")
     if ts.isna().any():
         pos = int(np.argmax(ts.isna().to_numpy()))
         raise fail(f"unparsable timestamp {frame['timestamp'].iloc[pos]!r}", pos, "timestamp")
@@ -219,6 +225,9 @@ def validate_bars(
                 f"{name} {float(v[pos])!r} is outside [low {float(lo[pos])!r}, high {float(h[pos])!r}]", pos, name
             )
 
+    ts_ns = pd.DatetimeIndex(out["timestamp"]).asi8  # tz-aware .to_numpy() gives objects
+    if len(names) == 1 and (len(ts_ns) < 2 or (np.diff(ts_ns) > 0).all()):
+        return out  # one symbol, strictly increasing: no duplicate, sorted (the common case)
     key = out[["symbol", "timestamp"]]
     dup = key.duplicated(keep="first").to_numpy()
     if dup.any():
@@ -228,7 +237,6 @@ def validate_bars(
             pos,
             "timestamp",
         )
-    ts_ns = pd.DatetimeIndex(out["timestamp"]).asi8  # tz-aware .to_numpy() gives objects
     for _, idx in out.groupby("symbol", sort=False).indices.items():
         t = ts_ns[idx]
         if len(t) > 1 and (np.diff(t) < 0).any():
@@ -246,9 +254,16 @@ def data_version(frame: pd.DataFrame) -> str:
     """A short, stable hash of the bars' content (order-independent of the index)."""
     if frame.empty:
         return "empty"
-    canon = frame.loc[:, list(BAR_COLUMNS)].sort_values(["symbol", "timestamp"], kind="stable")
+    canon = frame.loc[:, list(BAR_COLUMNS)]
+    symbols = canon["symbol"].astype(str).to_numpy()
+    stamps = pd.DatetimeIndex(canon["timestamp"]).asi8
+    one_symbol = (symbols[0] == symbols).all()
+    if not (one_symbol and (len(stamps) < 2 or (np.diff(stamps) >= 0).all())):
+        canon = canon.sort_values(["symbol", "timestamp"], kind="stable")
+        symbols = canon["symbol"].astype(str).to_numpy()
+        stamps = pd.DatetimeIndex(canon["timestamp"]).asi8
     h = hashlib.sha256()
-    h.update(canon["symbol"].astype(str).str.cat(sep=",").encode())
+    h.update(",".join(symbols).encode())
     h.update(canon["session"].astype("int64").to_numpy().tobytes())
     h.update(canon["timestamp"].astype("int64").to_numpy().tobytes())
     for col in NUMERIC_COLUMNS:
