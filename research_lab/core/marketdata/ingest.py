@@ -161,7 +161,9 @@ def _per_session(days: Sequence[date], bars: pd.DataFrame, exchange: np.ndarray,
                  rejects: Sequence, versions: Mapping[date, str]) -> SessionResults:
     """Per-session results, vectorized: ``days`` sorted, ``exchange`` the exchange sessions
     (``datetime64[D]``), ``versions`` the per-session data versions of the write."""
-    wanted = np.array(days, dtype="datetime64[D]")
+    from research_lab.core.marketdata.store._bars import as_days
+
+    wanted = as_days(days)
     n = len(wanted)
     rows = np.zeros(n, dtype=np.int64)
     first = np.full(n, np.datetime64("NaT", "ns"))
@@ -236,8 +238,9 @@ def ingest_partitions(
 def _fetch(source, symbol: str, days: list[date]):
     bars, rejects = source.fetch_checked(symbol, days[0], days[-1])
     if len(bars):
-        keep = np.isin(bars["session"].to_numpy().astype("datetime64[D]"),
-                       np.array(days, dtype="datetime64[D]"))
+        from research_lab.core.marketdata.store._bars import as_days
+
+        keep = np.isin(bars["session"].to_numpy().astype("datetime64[D]"), as_days(days))
         if not keep.all():
             bars = bars[keep].reset_index(drop=True)
     if rejects:

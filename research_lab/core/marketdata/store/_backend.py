@@ -159,8 +159,16 @@ def insert_tuples(
             except psycopg2.IntegrityError as exc:  # the raw cursor bypasses SQLAlchemy's wrapping
                 raise sa.exc.IntegrityError(sql, None, exc) from exc
     else:
+        import sqlite3
+
         marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(f"INSERT INTO {target} ({names}) VALUES ({marks})", list(rows))
+        cursor = conn.connection.dbapi_connection.cursor()  # the driver's own executemany
+        try:
+            cursor.executemany(f"INSERT INTO {target} ({names}) VALUES ({marks})", rows)
+        except sqlite3.IntegrityError as exc:  # the raw cursor bypasses SQLAlchemy's wrapping
+            raise sa.exc.IntegrityError("INSERT", None, exc) from exc
+        finally:
+            cursor.close()
 
 
 def _copy_buffer(rows: Sequence[tuple]):

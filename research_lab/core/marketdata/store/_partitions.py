@@ -44,6 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ._backend import backend_name, insert_tuples
+from ._bars import as_days
 from ._tables import EpochNanos, PARTITIONED_TABLES, market_partitions
 
 SYMBOL_CHUNK = 500  # symbols per ``symbol IN (...)``: well under SQLite's variable limit
@@ -98,7 +99,7 @@ def _ledger_rows(dataset: str, items: Sequence[tuple], source: str,
     """One ledger row per (symbol, session) of ``items``, with the session's row count."""
     symbols, days, rows, versions = [], [], [], []
     for symbol, sessions, frame, by_session in items:
-        wanted = np.array(sessions, dtype="datetime64[D]")
+        wanted = as_days(sessions)
         if not len(wanted):
             continue
         if len(frame):
@@ -116,7 +117,7 @@ def _ledger_rows(dataset: str, items: Sequence[tuple], source: str,
     if not days:
         return pd.DataFrame(columns=[c.name for c in market_partitions.columns])
     return pd.DataFrame({
-        "dataset": dataset,
+        "dataset": str(dataset),  # a plain str: sqlite3 adapts str subclasses slowly
         "symbol": np.concatenate(symbols),
         "session": np.concatenate(days).astype("datetime64[ns]"),
         "rows": np.concatenate(rows),
@@ -253,19 +254,21 @@ def driver_rows(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> list[
                 raise ValueError(f"{table.name}.{column.name} needs timezone-aware timestamps")
             columns.append(stamps.asi8.tolist())
         elif isinstance(kind, sa.Date):
-            days = pd.DatetimeIndex(values)
+            days = pd.DatetimeIndex(values).to_numpy().astype("datetime64[D]")
             # SQLite keeps dates as the text SQLAlchemy writes: YYYY-MM-DD
-            columns.append(days.strftime("%Y-%m-%d").tolist() if sqlite else days.date.tolist())
+            columns.append(days.astype(str).tolist() if sqlite else days.astype(object).tolist())
         elif isinstance(kind, sa.DateTime):
             instants = pd.DatetimeIndex(values)
             if instants.tz is None:
                 raise ValueError(f"{table.name}.{column.name} needs timezone-aware datetimes")
             instants = instants.tz_convert("UTC")
             # SQLite: naive UTC text in SQLAlchemy's DateTime format; PostgreSQL: timestamptz
+            distinct, inverse = np.unique(instants.asi8, return_inverse=True)  # often one value
+            distinct = pd.DatetimeIndex(pd.to_datetime(distinct, utc=True))
             columns.append(
-                instants.strftime("%Y-%m-%d %H:%M:%S.%f").tolist()
+                np.asarray(distinct.strftime("%Y-%m-%d %H:%M:%S.%f"), dtype=object)[inverse].tolist()
                 if sqlite
-                else instants.to_pydatetime().tolist()
+                else np.asarray(distinct.to_pydatetime(), dtype=object)[inverse].tolist()
             )
         elif isinstance(kind, sa.Float):  # Double is a Float
             columns.append(values.to_numpy(dtype=np.float64).tolist())
