@@ -169,17 +169,25 @@ def _path(seed: int, symbol: str) -> dict[str, np.ndarray]:
     return {**bars, "adj_close": np.maximum(adj, 1e-6), "volume": np.round(volume)}
 
 
+@lru_cache(maxsize=8)
+def _clock(origin: dt.date, calendar_name: str) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """(sessions, close instants) from the origin to the calendar's end: the same for every
+    symbol, so computed once."""
+    cal = TradingCalendar(calendar_name)
+    sessions = cal.session_index(origin, cal.last_session)
+    if len(sessions) > CAPACITY:
+        raise ValueError(f"{len(sessions)} sessions from {origin} exceed the generator's {CAPACITY}")
+    return sessions, cal.close_instants(sessions)
+
+
 @lru_cache(maxsize=256)
 def _frame(seed: int, symbol: str, origin: dt.date, calendar_name: str) -> pd.DataFrame:
     """The validated bar frame of one symbol from the origin to the calendar's end."""
-    cal = TradingCalendar(calendar_name)
-    sessions = cal.session_index(origin, cal.last_session)
+    sessions, closes = _clock(origin, calendar_name)
     n = len(sessions)
-    if n > CAPACITY:
-        raise ValueError(f"{n} sessions from {origin} exceed the generator's {CAPACITY}")
     path = _path(seed, symbol)
     frame = pd.DataFrame(
-        {"symbol": symbol, "session": sessions, "timestamp": cal.close_instants(sessions),
+        {"symbol": symbol, "session": sessions, "timestamp": closes,
          **{k: v[:n] for k, v in path.items()}}
     )
     return validate_bars(frame, source=f"synthetic:{symbol}")
