@@ -252,7 +252,7 @@ def driver_rows(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> list[
             stamps = pd.DatetimeIndex(values)
             if stamps.tz is None:
                 raise ValueError(f"{table.name}.{column.name} needs timezone-aware timestamps")
-            columns.append(stamps.asi8.tolist())
+            columns.append(stamps.as_unit("ns").asi8.tolist())
         elif isinstance(kind, sa.Date):
             days = pd.DatetimeIndex(values).to_numpy().astype("datetime64[D]")
             # SQLite keeps dates as the text SQLAlchemy writes: YYYY-MM-DD
@@ -263,8 +263,8 @@ def driver_rows(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> list[
                 raise ValueError(f"{table.name}.{column.name} needs timezone-aware datetimes")
             instants = instants.tz_convert("UTC")
             # SQLite: naive UTC text in SQLAlchemy's DateTime format; PostgreSQL: timestamptz
-            distinct, inverse = np.unique(instants.asi8, return_inverse=True)  # often one value
-            distinct = pd.DatetimeIndex(pd.to_datetime(distinct, utc=True))
+            distinct, inverse = np.unique(instants.as_unit("ns").asi8, return_inverse=True)
+            distinct = pd.DatetimeIndex(pd.to_datetime(distinct, unit="ns", utc=True))  # often 1
             columns.append(
                 np.asarray(distinct.strftime("%Y-%m-%d %H:%M:%S.%f"), dtype=object)[inverse].tolist()
                 if sqlite
