@@ -117,7 +117,6 @@ def _forget_generated() -> None:
     """Empty the synthetic source's per-process caches: each phase pays its generation."""
     from research_lab.core.marketdata.sources import synthetic
 
-    synthetic._frame.cache_clear()
     synthetic._path.cache_clear()
 
 
