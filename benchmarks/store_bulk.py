@@ -12,7 +12,8 @@ prints, each with rows/s and its ratio to (a):
     into the bars table (binary COPY on PostgreSQL, one ``executemany`` per transaction on
     SQLite, :data:`~research_lab.core.marketdata.ingest.WRITE_CHUNK` symbols per transaction),
     nothing else: no validation, no deletes, no ledger. The bars are generated before the clock
-    starts;
+    starts. A second line adds the raw write of the ledger rows the store keeps as well (one per
+    symbol and weekday: as many as the bars), the floor of what (b) must write;
 (b) the whole core path, ``ingest_partitions`` (synthetic generation, validation, range
     deletes, bars, ledger, quarantine, per-session versions and results, commits) of the same
     history into an empty store, with its breakdown (source fetch / store write / the rest);
@@ -87,7 +88,9 @@ def physical_limit(store_url: str, symbols: int = 500, years: int = 20) -> dict:
     bars table of a scratch store next to ``store_url`` (see :func:`scratch_store`): COPY /
     ``executemany`` in one transaction per ``WRITE_CHUNK`` symbols, nothing else.
 
-    Returns ``{"backend", "rows", "seconds", "rows_per_s"}``; generation is not timed.
+    Returns ``{"backend", "rows", "seconds", "rows_per_s"}``, and ``ledger_seconds``: the same
+    raw write of the ledger rows the store also keeps (one per symbol and requested weekday,
+    the same count as the bars), timed separately. Generation is not timed.
     """
     from research_lab.core.marketdata.ingest import WRITE_CHUNK
     from research_lab.core.marketdata.sources import make_source
@@ -95,22 +98,34 @@ def physical_limit(store_url: str, symbols: int = 500, years: int = 20) -> dict:
     from research_lab.core.marketdata.store._partitions import bulk_insert
     import pandas as pd
 
+    from research_lab.core.marketdata.store import market_partitions
+    from research_lab.core.marketdata.store._partitions import _ledger_rows
+
     names = _symbols(symbols)
     days = _history(years)
     source = make_source("synthetic", symbols=tuple(names))
-    rows, seconds = 0, 0.0
+    rows, seconds, ledger_seconds = 0, 0.0, 0.0
+    now = pd.Timestamp.now(tz="UTC").to_pydatetime()
     with scratch_store(store_url) as url, BarStore.from_url(url) as store:
         for i in range(0, len(names), WRITE_CHUNK):
-            frame = pd.concat([source.fetch(s, days[0], days[-1])
-                               for s in names[i:i + WRITE_CHUNK]], ignore_index=True)
+            frames = [source.fetch(s, days[0], days[-1]) for s in names[i:i + WRITE_CHUNK]]
+            frame = pd.concat(frames, ignore_index=True)
+            ledger = _ledger_rows(market_bars.name, [
+                (s, days, f, {}) for s, f in zip(names[i:i + WRITE_CHUNK], frames)
+            ], "synthetic", now)
             t0 = time.perf_counter()
             with write_transaction(store.engine, lock_name="store_bulk") as conn:
                 bulk_insert(conn, market_bars, frame)
-            seconds += time.perf_counter() - t0
+            t1 = time.perf_counter()
+            with write_transaction(store.engine, lock_name="store_bulk") as conn:
+                bulk_insert(conn, market_partitions, ledger)
+            seconds += t1 - t0
+            ledger_seconds += time.perf_counter() - t1
             rows += len(frame)
         backend = store.backend
     return {"backend": backend, "rows": rows, "seconds": seconds,
-            "rows_per_s": rows / seconds if seconds else float("inf")}
+            "rows_per_s": rows / seconds if seconds else float("inf"),
+            "ledger_seconds": ledger_seconds}
 
 
 def _forget_generated() -> None:
@@ -175,6 +190,8 @@ def run(url: str, symbols: int, years: int, nightly: int) -> None:
     print(f"{url.split(':')[0]}  ({_load()})")
     limit = physical_limit(url, symbols, years)
     print(_line(f"(a) raw bulk write {symbols} x {years} y", limit, limit))
+    both = {"rows": limit["rows"], "seconds": limit["seconds"] + limit["ledger_seconds"]}
+    print(_line("    + the ledger rows (raw, same count)", both, limit))
     history, night = core_path(url, symbols, years, nightly)
     print(_line(f"(b) ingest_partitions {symbols} x {years} y", history, limit)
           + f"  [fetch {history.get('fetch', 0):.1f} s, store write "

@@ -3,10 +3,15 @@
 :func:`replace_partitions` is generic over a table that has ``symbol`` and ``session`` columns.
 Inside one transaction from :func:`._backend.write_transaction` it
 
-1. deletes exactly the table's rows of (symbol, s) for every s in ``sessions``,
-2. bulk-inserts ``frame`` (one row per table row, columns named like the table's),
+1. deletes exactly the table's rows of (symbol, s) for every s in ``sessions``, by session
+   range, and not at all where nothing is stored (:func:`delete_sessions`),
+2. bulk-inserts ``frame`` (one row per table row, columns named like the table's): binary
+   ``COPY`` on PostgreSQL (:mod:`._pgcopy`), one ``executemany`` on SQLite (:func:`bulk_insert`),
 3. replaces the ledger rows (dataset = the table's name, symbol, s) for every s, including
-   sessions without rows, with the row count, data version, source and written_at.
+   sessions without rows, with the row count, data version, source and written_at, the same way.
+
+:func:`replace_many` does this for many symbols at once (one delete per group of symbols asking
+for the same sessions, one bulk insert per table): the path of ``BarStore.write_many``.
 
 so a rewrite is idempotent, neighbours are untouched, and an exception anywhere rolls all of it
 back. Reusing it for another dataset (e.g. anomaly scores, "stored with market data, same keys"):
