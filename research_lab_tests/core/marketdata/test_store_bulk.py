@@ -31,7 +31,8 @@ def bars(symbol: str, days, base: float = 100.0, per_session: int = 1) -> pd.Dat
             close = base + i * 0.37 + k * 0.01 + 0.1 + 0.2  # floats that do not print short
             rows.append({
                 "symbol": symbol, "session": pd.Timestamp(day),
-                "timestamp": pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=21 - per_session + 1 + k),
+                "timestamp": pd.Timestamp(day, tz="UTC")
+                + pd.Timedelta(hours=21 - per_session + 1 + k),
                 "open": close, "high": close * 1.01, "low": close * 0.99, "close": close,
                 "adj_close": close / 3, "volume": 1e6 + i,
             })

@@ -175,7 +175,8 @@ def _clock(origin: dt.date, calendar_name: str) -> tuple[pd.DatetimeIndex, pd.Da
     cal = TradingCalendar(calendar_name)
     sessions = cal.session_index(origin, cal.last_session)
     if len(sessions) > CAPACITY:
-        raise ValueError(f"{len(sessions)} sessions from {origin} exceed the generator's {CAPACITY}")
+        raise ValueError(
+            f"{len(sessions)} sessions from {origin} exceed the generator's {CAPACITY}")
     return sessions, cal.close_instants(sessions)
 
 

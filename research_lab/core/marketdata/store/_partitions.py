@@ -271,7 +271,8 @@ def driver_rows(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> list[
             distinct, inverse = np.unique(instants.as_unit("ns").asi8, return_inverse=True)
             distinct = pd.DatetimeIndex(pd.to_datetime(distinct, unit="ns", utc=True))  # often 1
             columns.append(
-                np.asarray(distinct.strftime("%Y-%m-%d %H:%M:%S.%f"), dtype=object)[inverse].tolist()
+                np.asarray(distinct.strftime("%Y-%m-%d %H:%M:%S.%f"), dtype=object)[inverse]
+                .tolist()
                 if sqlite
                 else np.asarray(distinct.to_pydatetime(), dtype=object)[inverse].tolist()
             )
