@@ -51,8 +51,7 @@ def as_days(sessions: Sequence[date]) -> np.ndarray:
     than ``np.array(sessions, dtype="datetime64[D]")`` on a list of ``date`` objects."""
     if isinstance(sessions, np.ndarray) and sessions.dtype.kind == "M":
         return sessions.astype("datetime64[D]")
-    ordinals = np.fromiter((d.toordinal() for d in sessions), dtype=np.int64,
-                           count=len(sessions))
+    ordinals = np.fromiter(map(date.toordinal, sessions), dtype=np.int64, count=len(sessions))
     return (ordinals - _EPOCH_ORDINAL).astype("datetime64[D]")
 
 

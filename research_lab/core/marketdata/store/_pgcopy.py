@@ -94,13 +94,42 @@ def _fixed(kind: str, values: pd.Series, name: str) -> np.ndarray:
     return values.to_numpy(dtype=np.int64).astype(">i4")  # int4
 
 
-def _text(values: pd.Series) -> tuple[np.ndarray, list[bytes]]:
-    """(byte length per row, -1 for None; UTF-8 bytes per row) via the distinct values."""
+def _text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(byte length per row, -1 for None; the bytes per row, as an array whose
+    ``[rows].astype("S<n>")`` gives each row's bytes for rows of length n)."""
+    if values.dtype == object and values.notna().all():
+        try:  # ASCII text (symbols, versions, labels): numpy encodes it in C
+            raw = np.asarray(values.to_numpy(), dtype="S")
+        except UnicodeEncodeError:
+            raw = None
+        if raw is not None and len(raw) == len(values):
+            lengths = np.char.str_len(raw).astype(np.int64)
+            if (lengths > 0).all():  # "S" drops trailing NULs: "" is taken the slow way
+                return lengths, raw
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     encoded = [str(u).encode("utf-8") for u in uniques]
     lengths = np.array([len(b) for b in encoded] + [-1], dtype=np.int64)[codes]
     table = np.array(encoded + [b""], dtype=object)
     return lengths, table[codes]
+
+
+def _layouts(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct rows of the text-length matrix, each row's index among them): one hash pass
+    (``pd.factorize``) over a combined key, not a sort of the whole matrix."""
+    n = len(lengths)
+    if lengths.shape[1] == 0 or (lengths == lengths[0]).all():
+        return lengths[:1], np.zeros(n, dtype=np.int64)
+    radix = int(lengths.max()) + 2  # lengths are >= -1
+    if radix ** lengths.shape[1] < 2**62:
+        key = np.zeros(n, dtype=np.int64)
+        for col in lengths.T:
+            key = key * radix + (col + 1)
+        group, _ = pd.factorize(key)
+    else:
+        _, group = np.unique(lengths, axis=0, return_inverse=True)
+        group = group.reshape(-1)
+    first = np.unique(group, return_index=True)[1]
+    return lengths[first], np.asarray(group, dtype=np.int64)
 
 
 def binary_buffers(table: sa.Table, frame: pd.DataFrame) -> Iterator[io.BytesIO]:
@@ -123,12 +152,8 @@ def _encode(table: sa.Table, frame: pd.DataFrame) -> bytes:
                 raise ValueError(f"{table.name}.{column.name}: NULL in a binary-copied column")
             fixed[column.name] = _fixed(kind, values, f"{table.name}.{column.name}")
     # rows whose text fields have the same lengths share one record layout
-    if texts:
-        length_matrix = np.stack([texts[c][0] for c in texts], axis=1)
-        layouts, group = np.unique(length_matrix, axis=0, return_inverse=True)
-        group = group.reshape(-1)
-    else:
-        layouts, group = np.zeros((1, 0), dtype=np.int64), np.zeros(n, dtype=np.int64)
+    layouts, group = _layouts(np.stack([texts[c][0] for c in texts], axis=1) if texts
+                              else np.zeros((n, 0), dtype=np.int64))
     parts = [HEADER]
     count = np.array(len(table.columns), dtype=">i2")
     for g, layout in enumerate(layouts):
