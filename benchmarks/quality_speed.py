@@ -183,7 +183,8 @@ def main() -> None:
     print(f"\n3. nightly: {len(symbols)} symbols with {NIGHTLY_FROM}..{new_day} history "
           f"(written in {wall:.0f} s); ingest + score of the new session {new_day}")
     w, _, _ = clock(lambda: fill(nstore, calendar, symbols, new_day, new_day))
-    print(f"   ingest of the new session (one transaction per 50 symbols): {w:.1f} s ({load()})")
+    print(f"   the new session's synthetic bars generated and written (write_many, 50 symbols a "
+          f"transaction; not the Dagster ingest): {w:.1f} s ({load()})")
     for workers in (1, 2):
         w, c, run = clock(lambda: score_quality(nstore, {s: [new_day] for s in symbols},
                                                 calendar=calendar, workers=workers))
