@@ -21,8 +21,10 @@ split-adjusted log volume; a symbol without volume (an index) gets no volume sco
 session whose volume residual is beyond the warning threshold, the next session is anchored on
 the forecast instead of that actual.
 
-Cost: two fits per calendar year (~0.07 s each, most of it cmdstan's process start and JSON),
-so a 5,000-session history costs ~40 fits, ~3 s.
+Cost: two fits per calendar year. Prophet's mode is solved in-process by default
+(:mod:`.prophet_map`, ~2 ms a fit, so a 5,000-session history costs ~40 fits, ~0.1 s);
+``SentinelConfig(prophet_solver="cmdstan")`` fits with Prophet itself (~70 ms a fit, most of
+it cmdstan's process start, JSON and pandas).
 """
 
 from __future__ import annotations
