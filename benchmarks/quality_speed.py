@@ -139,7 +139,8 @@ def main() -> None:
     warm = [one(history[0]) for _ in range(args.repeat)]
     print(f"\n1. one symbol x 20 years, score_quality(workers=1), {load()}")
     print(f"   cold (first call)        wall {cold[0]:6.2f} s   cpu {cold[1]:6.2f} s")
-    print(f"   warm (median of {args.repeat})       wall {statistics.median(w[0] for w in warm):6.2f} s"
+    warm_wall = statistics.median(w[0] for w in warm)
+    print(f"   warm (median of {args.repeat})       wall {warm_wall:6.2f} s"
           f"   cpu {statistics.median(w[1] for w in warm):6.2f} s")
     book_cfg = SentinelConfig(prophet_solver="cmdstan")
     ref = clock(lambda: score_partitions(store, history[0], days, calendar=calendar,

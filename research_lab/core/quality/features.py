@@ -89,7 +89,8 @@ def _reference_pass(close, valid, sigma, mu, th: Thresholds):
     split_reach = float(np.min(np.abs(LOG_SPLITS))) - th.split_tolerance
     # Python lists: indexing them per row is several times cheaper than numpy scalars
     closes, valids = np.asarray(close, dtype="float64").tolist(), np.asarray(valid).tolist()
-    sigmas, mus = np.asarray(sigma, dtype="float64").tolist(), np.asarray(mu, dtype="float64").tolist()
+    sigmas = np.asarray(sigma, dtype="float64").tolist()
+    mus = np.asarray(mu, dtype="float64").tolist()
     unit_tol, jump_warn_z = th.unit_tolerance, th.jump_warn_z
     for i in range(n):
         c = closes[i]

@@ -77,7 +77,8 @@ def weekly_features(ds: np.ndarray) -> np.ndarray:
 
 def _trend_matrix(t: np.ndarray, changepoints_t: np.ndarray) -> np.ndarray:
     """Columns t, 1, and (t - s_j) where t >= s_j (Stan's changepoint matrix times t - s)."""
-    hinge = np.where(t[:, None] >= changepoints_t[None, :], t[:, None] - changepoints_t[None, :], 0.0)
+    after = t[:, None] - changepoints_t[None, :]
+    hinge = np.where(after >= 0.0, after, 0.0)
     return np.column_stack([t, np.ones_like(t), hinge])
 
 

@@ -52,7 +52,8 @@ def _fit_predict(ds: np.ndarray, y: np.ndarray, train: np.ndarray,
         from .prophet_map import fit_map
 
         ds = np.asarray(ds, dtype="datetime64[ns]")
-        return fit_map(ds[train], np.asarray(y, dtype="float64")[train], N_CHANGEPOINTS).forecast(ds)
+        y = np.asarray(y, dtype="float64")
+        return fit_map(ds[train], y[train], N_CHANGEPOINTS).forecast(ds)
     return _prophet_fit_predict(ds, y, train)
 
 

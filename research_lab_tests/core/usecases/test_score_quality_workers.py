@@ -38,8 +38,10 @@ def store(store_url, calendar):
     st.close()
 
 
-@pytest.mark.parametrize("store_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-                         indirect=True)
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.mark.parametrize("store_url", BACKENDS, indirect=True)
 def test_two_workers_write_the_scores_of_one(store, calendar):
     days = calendar.sessions(date(2018, 11, 1), date(2019, 6, 28))
     requests = {sym: days for sym in SYMBOLS}
