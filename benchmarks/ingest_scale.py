@@ -12,7 +12,8 @@ that the UI can be measured against the instance: ``DAGSTER_HOME=... dagster dev
 
 Phases, each timed with partitions/s and rows/s, and the physical limit next to it (the
 store's bulk write of the same rows alone, ``BarStore.write_many`` in chunks of 100 symbols as
-the ingest writes them):
+the ingest writes them; for the history also ``store_bulk.physical_limit``, the raw COPY /
+``executemany`` of the bars without validation or ledger):
 
 1. history ingest: ``--symbols`` × ``--years`` through ``market_data`` (symbol × year
    partitions, every one recorded), as ONE run, or ``--block`` symbols per run launched in
@@ -217,6 +218,17 @@ def nightly_only(args, home: Path, url: str, symbols: list[str], start: date) ->
     return 0
 
 
+def raw_limit(url: str, symbols: int, years: int) -> str:
+    """``benchmarks/store_bulk.py``'s raw bulk write (COPY / executemany of the bars alone, no
+    validation, deletes or ledger) of the same size, as text for the summary line."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from store_bulk import physical_limit
+
+    raw = physical_limit(url, symbols=symbols, years=years)
+    return (f"; raw bulk write of the bars alone (store_bulk.py) {raw['seconds']:.1f} s for "
+            f"{raw['rows']:,} rows, + ledger {raw['ledger_seconds']:.1f} s")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", help="PostgreSQL admin URL: instance and store in a new database")
@@ -254,6 +266,7 @@ def main() -> int:
         if args.nightly_only:
             return nightly_only(args, home, url, symbols, start)
         limit, limit_rows = store_limit(url, symbols, start, END)
+        raw = raw_limit(url, args.symbols, args.years)
         wall, parts, rows = _run_blocks(ingest_block, blocks, args.processes, str(home), url,
                                         symbols, start, END)
         _line("history ingest (market_data)", wall, parts, rows, limit)
@@ -267,7 +280,7 @@ def main() -> int:
         print(f"  history total {total:8.1f} s; goal for this size (scaled from "
               f"{GOALS_MIN[backend]} min for 500 × 20 y): {goal:.0f} s -> "
               f"{'PASS' if total < goal else 'FAIL'}; physical limit (store write alone) "
-              f"{limit:.1f} s for {limit_rows:,} rows", flush=True)
+              f"{limit:.1f} s for {limit_rows:,} rows{raw}", flush=True)
 
         nightly_limit, _ = store_limit(url, symbols, NIGHT, NIGHT)
         nwall, nparts, nrows = _run_blocks(ingest_block, [symbols], 1, str(home), url, symbols,
