@@ -1,10 +1,11 @@
 """The Dagster UI as a person sees it, in headless Chromium (Debian's, driven by playwright).
 
 Starts ``dagster dev`` on a free port over a temporary instance holding a small ingested demo
-(ACME × 5 sessions through ``research-lab data ingest``), then: opens the asset graph, the
-``market_data`` partitions (one partition's metadata) and a check, materializes a partition from
-the Materialize dialog (session + symbol → "Launch 1 run"), waits until the daemon has run it
-and the UI shows it. Screenshots go to ``test-artifacts/browser/`` (gitignored).
+(ACME × 5 sessions through ``research-lab data ingest``: the year partition ``ACME|2024``), then:
+opens the asset graph, the ``market_data`` partitions (that partition's metadata) and a check,
+materializes another year partition from the Materialize dialog (year + symbol → "Launch 1
+run"; no session range in the config: the whole year), waits until the daemon has run it and
+the UI shows it. Screenshots go to ``test-artifacts/browser/`` (gitignored).
 
 Needs ``/usr/bin/chromium`` (``scripts/install-browser``); skips where it is absent, fails under
 ``CI=true``. Never downloads a browser of its own.
@@ -26,7 +27,7 @@ from research_lab_tests.stack.conftest import (
 
 pytestmark = pytest.mark.slow
 
-NEW_KEY = "2024-01-09|ACME"
+NEW_KEY = "ACME|2023"
 RUNS = """query($key: String!) { runsOrError(filter: {tags: [{key: "dagster/partition",
   value: $key}]}) { ... on Runs { results { runId status } } } }"""
 
@@ -80,14 +81,15 @@ def test_asset_graph_partitions_check_and_materialize_from_the_ui(dagster_dev, p
     expect(pg.get_by_text("4 / 4 Passed", exact=False)).to_be_visible()  # its checks
     _shot(pg, "02-asset-graph-market-data")
 
-    # 2. market_data's partitions: 5 materialized, one opened with its metadata
+    # 2. market_data's partitions: ACME|2024 materialized (5 sessions), opened with its metadata
     pg.goto(f"{base}/assets/market_data?view=partitions")
-    expect(pg.get_by_text("Materialized (5)")).to_be_visible()
-    pg.get_by_placeholder("Filter by session", exact=False).fill("2024-01-03")
-    pg.get_by_text("2024-01-03", exact=True).first.click()
-    pg.get_by_text("ACME", exact=True).first.click()
-    expect(pg.get_by_text("2024-01-03|ACME").first).to_be_visible()
+    expect(pg.get_by_text("Materialized (1)")).to_be_visible()
+    pg.get_by_text("ACME", exact=True).first.click()  # the symbol column comes first
+    pg.get_by_placeholder("Filter by year", exact=False).fill("2024")
+    pg.get_by_text("2024", exact=True).first.click()
+    expect(pg.get_by_text("ACME|2024").first).to_be_visible()
     expect(pg.get_by_text("last_close")).to_be_visible()
+    expect(pg.get_by_text("sessions_stored")).to_be_visible()
     _shot(pg, "03-partition")
 
     # 3. a check: the schema/OHLC rule, passed
@@ -96,12 +98,12 @@ def test_asset_graph_partitions_check_and_materialize_from_the_ui(dagster_dev, p
     expect(pg.get_by_text("Passed", exact=True).first).to_be_visible()
     _shot(pg, "04-check")
 
-    # 4. materialize one partition from the dialog: session 2024-01-09 × ACME -> 1 run
+    # 4. materialize one partition from the dialog: year 2023 × ACME -> 1 run
     pg.get_by_role("button", name="Materialize…").first.click()
     dialog = pg.get_by_role("dialog").filter(has_text="Launch runs to materialize")
-    session = dialog.get_by_placeholder("ex: 2000-01-03", exact=False)
-    session.fill("2024-01-09")
-    session.press("Enter")
+    year = dialog.get_by_placeholder("ex: 2000", exact=False)
+    year.fill("2023")
+    year.press("Enter")
     dialog.get_by_text("Select a partition or create one").click()
     pg.get_by_role("menuitem", name="ACME").click()
     dialog.get_by_text("Launch runs to materialize").click()  # closes the symbol menu
@@ -124,10 +126,10 @@ def test_asset_graph_partitions_check_and_materialize_from_the_ui(dagster_dev, p
     expect(pg.get_by_text("RUN_SUCCESS").first).to_be_visible()
     _shot(pg, "06-run-success")
     pg.goto(f"{base}/assets/market_data?view=partitions")
-    expect(pg.get_by_text("Materialized (6)")).to_be_visible()
-    pg.get_by_placeholder("Filter by session", exact=False).fill("2024-01-09")
-    pg.get_by_text("2024-01-09", exact=True).first.click()
-    pg.get_by_text("ACME", exact=True).first.click()
+    expect(pg.get_by_text("Materialized (2)")).to_be_visible()
+    pg.get_by_text("ACME", exact=True).first.click()  # the symbol column comes first
+    pg.get_by_placeholder("Filter by year", exact=False).fill("2023")
+    pg.get_by_text("2023", exact=True).first.click()
     expect(pg.get_by_text(NEW_KEY).first).to_be_visible()
     expect(pg.get_by_text(run_id[:8]).first).to_be_visible()  # materialized by that run
     _shot(pg, "07-partitions-after")

@@ -254,10 +254,10 @@ def test_stack_builds_comes_up_runs_a_study_and_goes_away(tmp_path):
         for symbol in SYMBOLS:
             added = graphql(base, ADD_SYMBOL, {"s": REPO, "k": symbol})["addDynamicPartition"]
             assert added["__typename"] == "AddDynamicPartitionSuccess", added
-        run_id = _launch(base, "market_data_job", {
-            "dagster/asset_partition_range_start": f"{SESSIONS[0]}|{SYMBOLS[0]}",
-            "dagster/asset_partition_range_end": f"{SESSIONS[1]}|{SYMBOLS[-1]}",
-        })
+        run_id = _launch(base, "market_data_job", {  # their 2023 partitions (symbol × year)
+            "dagster/asset_partition_range_start": f"{SYMBOLS[0]}|{SESSIONS[0][:4]}",
+            "dagster/asset_partition_range_end": f"{SYMBOLS[-1]}|{SESSIONS[1][:4]}",
+        }, {"ops": {"market_data": {"config": {"start": SESSIONS[0], "end": SESSIONS[1]}}}})
         _finish(base, run_id, 600)
         phase("market_data", t)
 

@@ -70,17 +70,19 @@ def test_stack_up_serves_dagster_and_mlflow_on_postgres(
         assert queue["maxConcurrentRuns"] == 8
         assert "rl_training" in queue["tagConcurrencyLimitsYaml"]
 
-        # one partition through the queue: QUEUED -> the daemon starts it -> SUCCESS
+        # one session of one symbol through the queue (its year partition, config start = end):
+        # QUEUED -> the daemon starts it -> SUCCESS
         added = graphql(base, ADD_SYMBOL, {"s": REPO, "k": "ACME"})["addDynamicPartition"]
         assert added["__typename"] == "AddDynamicPartitionSuccess", added
-        key = "2024-01-02|ACME"
+        key = "ACME|2024"
         launched = graphql(base, LAUNCH, {"p": {
             "selector": {**REPO, "jobName": "market_data_job"},
-            "runConfigData": {},
+            "runConfigData": {"ops": {"market_data": {"config": {"start": "2024-01-02",
+                                                                 "end": "2024-01-02"}}}},
             "executionMetadata": {"tags": [
                 {"key": "dagster/partition", "value": key},
                 {"key": "dagster/partition/symbol", "value": "ACME"},
-                {"key": "dagster/partition/session", "value": "2024-01-02"},
+                {"key": "dagster/partition/year", "value": "2024"},
             ]},
         }})["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
