@@ -159,7 +159,8 @@ def _run_blocks(fn, blocks, processes: int, *args) -> tuple[float, int, int]:
     if processes > 1:
         import multiprocessing
 
-        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(processes, mp_context=spawn) as pool:
             out = list(pool.map(fn, *zip(*[(*args[:3], b, *args[3:]) for b in blocks])))
     else:
         out = [fn(*args[:3], b, *args[3:]) for b in blocks]

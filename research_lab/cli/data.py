@@ -22,7 +22,8 @@ def register(sub) -> None:
     ing.add_argument("--start", type=iso_date, required=True, help="first session, YYYY-MM-DD")
     ing.add_argument("--end", type=iso_date, help="last session (default: last completed session)")
     ing.add_argument("--only-missing", action="store_true",
-                     help="skip sessions the store already has (and whose year partition is materialized)")
+                     help="skip sessions the store already has (and whose year partition "
+                     "is materialized)")
     ing.set_defaults(func=cmd_ingest)
 
     sym = dsub.add_parser("symbols", help="list the symbols in the store")
@@ -139,7 +140,8 @@ def ingest(symbols: list[str], start: date, end: date, *, only_missing: bool = F
         known = set(instance.get_dynamic_partitions("symbol"))
         plan = ingest_plan(instance, symbols, start, end, only_missing)
         if not plan:
-            print("nothing to ingest: every session is stored, its year already materialized", file=sys.stderr)
+            print("nothing to ingest: every session is stored, its year already materialized",
+                  file=sys.stderr)
             return 0
         for block, first, last in tqdm(plan, desc="ingest", unit="run", file=sys.stderr):
             result = materialize_range(

@@ -12,7 +12,8 @@ def rect(request) -> tuple[str, str, date, date]:
     it to the sessions of its tags."""
     rng = request.partition_key_range
     (s0, y0), (s1, y1) = split_market_key(rng.start), split_market_key(rng.end)
-    start, end = date.fromisoformat(request.tags[START_TAG]), date.fromisoformat(request.tags[END_TAG])
+    start = date.fromisoformat(request.tags[START_TAG])
+    end = date.fromisoformat(request.tags[END_TAG])
     assert (y0, y1) == (start.year, end.year), request
     config = request.run_config["ops"]["market_data"]["config"]
     assert config == {"start": start.isoformat(), "end": end.isoformat()}, request

@@ -1,6 +1,6 @@
 """market_data (symbol × year) on a temporary instance: one bad symbol, bad rows, removal,
-per-year-partition metadata, partitions that have not closed, and the sensor picking up a corrected price (also
-one made while the run re-ingesting the previous one was in flight)."""
+per-year-partition metadata, partitions that have not closed, and the sensor picking up a
+corrected price (also one made while the run re-ingesting the previous one was in flight)."""
 
 from datetime import date
 
@@ -214,7 +214,8 @@ def test_queued_and_running_ingestion_runs_are_in_flight(lab_env, instance):
                         tags={**tags, RANGE_END_TAG: str(market_key("INITECH", date(2024, 6, 7)))})
     # a run launched from the UI on one year partition, without a session range: its year
     create_run_for_test(instance, job_name="market_data_job", status=dg.DagsterRunStatus.STARTING,
-                        tags={"research_lab/kind": "ingestion", "dagster/partition": "INITECH|2023"})
+                        tags={"research_lab/kind": "ingestion",
+                              "dagster/partition": "INITECH|2023"})
     assert sorted(in_flight_rectangles(instance), key=lambda r: r[1]) == [
         (frozenset({"INITECH"}), date(2023, 1, 1), date(2023, 12, 31)),
         (frozenset({"ACME", "GLOBEX"}), date(2024, 6, 3), date(2024, 6, 7))]

@@ -6,9 +6,10 @@ runs as one run per range.
 
 A run covers a rectangle: a range of the ``symbol`` partitions (in the instance's order) × the
 ``year`` partitions of a session range, with run config ``start``/``end`` restricting each year
-to the range's sessions (``requests.session_config``). :func:`symbol_blocks` cuts a list of symbols into as few contiguous blocks as
-the order allows, so that ingesting many symbols is one run, not one per symbol (symbols added
-together are contiguous: new partitions are appended).
+to the range's sessions (``requests.session_config``). :func:`symbol_blocks` cuts a list of
+symbols into as few contiguous blocks as the order allows, so that ingesting many symbols is
+one run, not one per symbol (symbols added together are contiguous: new partitions are
+appended).
 """
 
 from datetime import date

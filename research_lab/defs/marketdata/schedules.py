@@ -5,10 +5,10 @@ partitions of every symbol with run config ``start = end = day`` (500 symbols ×
 run of 500 partitions). The sessions missing from the store's ledger among the last
 ``ingest.gap_lookback_sessions`` weekdays are requested too: a gap every symbol shares is one run
 of all symbols, a symbol's own gap one run of that symbol's year partition(s) restricted to the
-gap (so a new or failed symbol never makes every symbol re-ingest its window). Only days that have happened at the tick are requested
-(``core.marketdata.ingest.not_yet_happened``): on an exchange holiday the day is not over at
-18:30, so that (empty) session comes the next evening as a gap instead of a run that the
-asset would refuse.
+gap (so a new or failed symbol never makes every symbol re-ingest its window). Only days that
+have happened at the tick are requested (``core.marketdata.ingest.not_yet_happened``): on an
+exchange holiday the day is not over at 18:30, so that (empty) session comes the next evening
+as a gap instead of a run that the asset would refuse.
 """
 
 
