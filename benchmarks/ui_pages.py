@@ -29,6 +29,11 @@ slowest GraphQL request of each load (server time as the browser saw it), and ``
 load average; then replays the partitions page's slowest GraphQL request with ``urllib`` to
 separate the server's time from the browser's. Screenshots of each load at the moment it
 answered go to ``--shots`` (default: a new temporary folder, printed), never into the repository.
+
+``--backfill`` then launches a backfill of every ``market_data`` partition from the webserver,
+starts ``dagster-daemon`` and times until the daemon has submitted its run and the backfill
+ended. That executes the asset: use it on a throwaway ``ui_instance.py`` instance (its
+``market_data`` ingests nothing), not on an instance whose asset would ingest everything.
 Needs ``/usr/bin/chromium`` and the playwright client (``scripts/install-browser``).
 """
 
@@ -273,6 +278,79 @@ def print_page(name: str, cold: Load, warm: list[Load]) -> None:
           f"({', '.join(f'{w.seconds:.2f}' for w in warm)})  {gq}; {load()}", flush=True)
 
 
+LAUNCH_BACKFILL = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message }
+  ... on UnauthorizedError { message } } }"""
+BACKFILL = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
+  __typename ... on PartitionBackfill { status numPartitions error { message }
+    runs(limit: 10) { runId status } } ... on PythonError { message } }
+  runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) { ... on Runs { count } } }"""
+
+
+def graphql_data(base: str, query: str, variables: dict, timeout: float = 600) -> tuple[float, dict]:
+    seconds, payload = post_graphql(
+        base, json.dumps({"query": query, "variables": variables}).encode(), timeout)
+    if payload.get("errors"):
+        raise RuntimeError(f"GraphQL errors: {payload['errors']}")
+    return seconds, payload["data"]
+
+
+def backfill(base: str, home: Path, workspace: Path, store_url: str | None, logdir: Path,
+             timeout: float) -> None:
+    """Launch a backfill of every ``market_data`` partition from the webserver, start
+    ``dagster-daemon``, and time until the daemon has submitted the backfill's run(s) and they
+    finished. It executes the code location's ``market_data``: against a real instance that
+    ingests every partition; the throwaway location of ``ui_instance.py`` ingests nothing."""
+    seconds, data = graphql_data(base, LAUNCH_BACKFILL, {"p": {
+        "assetSelection": [{"path": [ASSET]}], "allPartitions": True, "title": "ui_pages"}})
+    result = data["launchPartitionBackfill"]
+    if result["__typename"] != "LaunchBackfillSuccess":
+        print(f"  backfill: launch refused in {seconds:.1f} s: {result}", flush=True)
+        return
+    bid = result["backfillId"]
+    _, data = graphql_data(base, BACKFILL, {"id": bid})
+    n = data["partitionBackfillOrError"].get("numPartitions")
+    print(f"  backfill {bid} of all {n if n is None else format(n, ',')} partitions requested from the webserver in "
+          f"{seconds:.1f} s; {load()}", flush=True)
+    daemon_log = logdir / "daemon.log"
+    env = {**os.environ, "DAGSTER_HOME": str(home.resolve()), "PYTHONUNBUFFERED": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    if store_url:
+        env["RESEARCH_LAB_STORE_URL"] = store_url
+    t0 = time.monotonic()
+    with open(daemon_log, "wb") as out:
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(workspace)],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+    first_run = None
+    try:
+        while time.monotonic() - t0 < timeout:
+            time.sleep(2)
+            _, data = graphql_data(base, BACKFILL, {"id": bid})
+            b = data["partitionBackfillOrError"]
+            runs, count = b.get("runs") or [], data["runsOrError"].get("count")
+            if runs and first_run is None:
+                first_run = time.monotonic() - t0
+                print(f"  backfill: first run submitted by the daemon after {first_run:.1f} s "
+                      f"({count} run(s) so far); {load()}", flush=True)
+            if b.get("status") not in (None, "REQUESTED"):
+                print(f"  backfill: {b['status']} after {time.monotonic() - t0:.1f} s, {count} "
+                      f"run(s), the latest {[r['status'] for r in runs]}{'; error ' + b['error']['message'][:300] if b.get('error') else ''}; "
+                      f"{load()}", flush=True)
+                return
+        print(f"  backfill: still {b.get('status')} after {timeout:.0f} s, runs "
+              f"{[r['status'] for r in runs]} (daemon log: {daemon_log})", flush=True)
+    finally:
+        if daemon.poll() is None:
+            os.killpg(daemon.pid, signal.SIGTERM)
+            try:
+                daemon.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(daemon.pid, signal.SIGKILL)
+                daemon.wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dagster-home", required=True, type=Path,
@@ -285,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--goal", type=float, default=2.0, help="seconds a page may take")
     parser.add_argument("--timeout", type=float, default=180, help="seconds before a page fails")
     parser.add_argument("--shots", type=Path, help="screenshot folder (default: a temp folder)")
+    parser.add_argument("--backfill", action="store_true",
+                        help="then backfill EVERY market_data partition through the daemon "
+                        "(runs the asset: only for a throwaway instance of ui_instance.py)")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.pages.split(",") if n.strip()]
     bad = [n for n in names if n not in PAGES]
@@ -317,6 +398,9 @@ def main(argv: list[str] | None = None) -> int:
                 times = [post_graphql(server.base, slow[2], timeout=args.timeout)[0]
                          for _ in range(1 + args.warm)]
                 replays.append((slow[0], times))
+        if args.backfill:
+            backfill(server.base, args.dagster_home, args.workspace, args.store_url, shots,
+                     args.timeout * 5)
     print(f"goal: each page answered in < {args.goal:g} s (cold: first load; warm: median)")
     failed = 0
     for name, (cold, warm) in results.items():
