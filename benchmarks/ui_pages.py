@@ -339,8 +339,9 @@ def backfill(base: str, home: Path, workspace: Path, store_url: str | None, logd
                       f"run(s), the latest {[r['status'] for r in runs]}{'; error ' + b['error']['message'][:300] if b.get('error') else ''}; "
                       f"{load()}", flush=True)
                 return
-        print(f"  backfill: still {b.get('status')} after {timeout:.0f} s, runs "
-              f"{[r['status'] for r in runs]} (daemon log: {daemon_log})", flush=True)
+        print(f"  backfill: still {b.get('status')} after {timeout:.0f} s, {count} run(s), the "
+              f"latest {[r['status'] for r in runs]} (daemon log: {daemon_log}); {load()}",
+              flush=True)
     finally:
         if daemon.poll() is None:
             os.killpg(daemon.pid, signal.SIGTERM)
@@ -366,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backfill", action="store_true",
                         help="then backfill EVERY market_data partition through the daemon "
                         "(runs the asset: only for a throwaway instance of ui_instance.py)")
+    parser.add_argument("--backfill-timeout", type=float, default=300,
+                        help="seconds to follow the backfill")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.pages.split(",") if n.strip()]
     bad = [n for n in names if n not in PAGES]
@@ -400,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
                 replays.append((slow[0], times))
         if args.backfill:
             backfill(server.base, args.dagster_home, args.workspace, args.store_url, shots,
-                     args.timeout * 5)
+                     args.backfill_timeout)
     print(f"goal: each page answered in < {args.goal:g} s (cold: first load; warm: median)")
     failed = 0
     for name, (cold, warm) in results.items():
