@@ -177,7 +177,10 @@ def _instance_yaml(home: Path, pg_admin: str | None, design: str) -> str | None:
     home.mkdir(parents=True, exist_ok=True)
     (home / ".nux").mkdir(exist_ok=True)
     (home / ".nux" / "nux.yaml").write_text("seen: 1\n")  # no newsletter pop-up over the UI
-    lines = ["telemetry:\n  enabled: false\n"]
+    lines = ["telemetry:\n  enabled: false\n",
+             # a backfill's runs (ui_pages.py --backfill) two at a time: the machine is shared
+             "run_coordinator:\n  module: dagster.core.run_coordinator\n"
+             "  class: QueuedRunCoordinator\n  config:\n    max_concurrent_runs: 2\n"]
     url = None
     if pg_admin:
         import psycopg2
