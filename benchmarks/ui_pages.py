@@ -185,7 +185,7 @@ def wait_checks(page) -> None:
 
 def wait_events(page) -> None:
     """The newest materialization's details ("Partition ... materialized", its metadata)."""
-    _visible(page, page.get_by_text(re.compile(r"^Partition \S+ materialized$")),
+    _visible(page, page.get_by_text(re.compile(r"^Partition \S+ materialized( in run \S+)?$")),
              page.get_by_text("Metadata", exact=True))
 
 
