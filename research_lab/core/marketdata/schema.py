@@ -143,6 +143,8 @@ def validate_bars(
     out = frame.loc[:, list(BAR_COLUMNS)].reset_index(drop=True).copy()
     if out.empty:
         return empty_bars()
+    if _already_valid(out):
+        return out
 
     sym = out["symbol"]
     # normalize each distinct name once (a frame usually holds one symbol)
@@ -152,7 +154,10 @@ def validate_bars(
         raise fail("symbol is empty", int(np.argmax(bad)), "symbol")
     out["symbol"] = sym.map(names).astype(object)
 
-    session = pd.to_datetime(out["session"], errors="coerce", format="mixed")
+    if pd.api.types.is_datetime64_dtype(out["session"]):
+        session = out["session"]  # already dates: parsing would iterate every value
+    else:
+        session = pd.to_datetime(out["session"], errors="coerce", format="mixed")
     if session.isna().any():
         pos = int(np.argmax(session.isna().to_numpy()))
         raise fail(f"unparsable date {frame['session'].iloc[pos]!r}", pos, "session")
@@ -160,7 +165,10 @@ def validate_bars(
         session = session.dt.tz_localize(None)
     out["session"] = session.dt.normalize().astype("datetime64[ns]")
 
-    ts = pd.to_datetime(out["timestamp"], errors="coerce", utc=True, format="mixed")
+    if isinstance(out["timestamp"].dtype, pd.DatetimeTZDtype):
+        ts = out["timestamp"].dt.tz_convert("UTC")
+    else:
+        ts = pd.to_datetime(out["timestamp"], errors="coerce", utc=True, format="mixed")
     if ts.isna().any():
         pos = int(np.argmax(ts.isna().to_numpy()))
         raise fail(f"unparsable timestamp {frame['timestamp'].iloc[pos]!r}", pos, "timestamp")
@@ -219,6 +227,9 @@ def validate_bars(
                 f"{name} {float(v[pos])!r} is outside [low {float(lo[pos])!r}, high {float(h[pos])!r}]", pos, name
             )
 
+    ts_ns = pd.DatetimeIndex(out["timestamp"]).asi8  # tz-aware .to_numpy() gives objects
+    if len(names) == 1 and (len(ts_ns) < 2 or (np.diff(ts_ns) > 0).all()):
+        return out  # one symbol, strictly increasing: no duplicate, sorted (the common case)
     key = out[["symbol", "timestamp"]]
     dup = key.duplicated(keep="first").to_numpy()
     if dup.any():
@@ -228,7 +239,6 @@ def validate_bars(
             pos,
             "timestamp",
         )
-    ts_ns = pd.DatetimeIndex(out["timestamp"]).asi8  # tz-aware .to_numpy() gives objects
     for _, idx in out.groupby("symbol", sort=False).indices.items():
         t = ts_ns[idx]
         if len(t) > 1 and (np.diff(t) < 0).any():
@@ -242,15 +252,56 @@ def validate_bars(
     return out.sort_values(["symbol", "timestamp"], kind="stable").reset_index(drop=True)
 
 
+_DAY_NS = 86_400 * 10**9
+
+
+def _already_valid(out: pd.DataFrame) -> bool:
+    """True when ``out`` (the bar columns, a fresh copy) already is a normalized, valid,
+    sorted one-symbol bar frame: typed columns checked with numpy only (a source's or the
+    store's own frame), so :func:`validate_bars` returns it as it is. Anything else (text to
+    parse, a problem to name, several symbols) answers False and takes the full path."""
+    if not (out["symbol"].dtype == object
+            and out["session"].dtype == "datetime64[ns]"
+            and out["timestamp"].dtype == "datetime64[ns, UTC]"
+            and all(out[c].dtype == "float64" for c in NUMERIC_COLUMNS)):
+        return False
+    names = pd.unique(out["symbol"])
+    if len(names) != 1 or not isinstance(names[0], str) or names[0] != names[0].strip().upper() \
+            or not names[0]:
+        return False
+    session = out["session"].to_numpy().view("int64")
+    stamps = pd.DatetimeIndex(out["timestamp"]).asi8
+    nat = np.iinfo(np.int64).min
+    if (session == nat).any() or (session % _DAY_NS != 0).any() or (stamps == nat).any():
+        return False
+    if len(stamps) > 1 and not (np.diff(stamps) > 0).all():
+        return False
+    v = {c: out[c].to_numpy() for c in NUMERIC_COLUMNS}
+    if not all(np.isfinite(x).all() for x in v.values()):
+        return False
+    prices = np.stack([v[c] for c in PRICE_COLUMNS])
+    o, h, lo, c = v["open"], v["high"], v["low"], v["close"]
+    return bool((prices > 0).all() and (prices <= MAX_PRICE).all() and (v["volume"] >= 0).all()
+                and (h >= lo).all() and (o <= h).all() and (o >= lo).all()
+                and (c <= h).all() and (c >= lo).all())
+
+
 def data_version(frame: pd.DataFrame) -> str:
     """A short, stable hash of the bars' content (order-independent of the index)."""
     if frame.empty:
         return "empty"
-    canon = frame.loc[:, list(BAR_COLUMNS)].sort_values(["symbol", "timestamp"], kind="stable")
+    canon = frame
+    symbols = canon["symbol"].to_numpy()
+    stamps = canon["timestamp"].astype("int64").to_numpy()
+    in_order = (symbols == symbols[0]).all() and (len(stamps) < 2 or (np.diff(stamps) >= 0).all())
+    if not in_order:  # the canonical order: by symbol, then timestamp (stable)
+        canon = frame.loc[:, list(BAR_COLUMNS)].sort_values(["symbol", "timestamp"],
+                                                            kind="stable")
+        stamps = canon["timestamp"].astype("int64").to_numpy()
     h = hashlib.sha256()
     h.update(canon["symbol"].astype(str).str.cat(sep=",").encode())
     h.update(canon["session"].astype("int64").to_numpy().tobytes())
-    h.update(canon["timestamp"].astype("int64").to_numpy().tobytes())
+    h.update(stamps.tobytes())
     for col in NUMERIC_COLUMNS:
         h.update(np.round(canon[col].to_numpy(dtype="float64"), 10).tobytes())
     return h.hexdigest()[:16]

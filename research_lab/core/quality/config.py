@@ -22,6 +22,7 @@ the recent information.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -44,6 +45,8 @@ class SentinelConfig(BaseModel):
     prophet_window: int = Field(default=504, ge=2, strict=True)  # sessions of each Prophet fit
     # fewer clean sessions: no Prophet evidence
     prophet_min_train: int = Field(default=126, ge=2, strict=True)
+    # "exact": Prophet's model solved to its mode in-process (prophet_map); "cmdstan": Prophet
+    prophet_solver: Literal["exact", "cmdstan"] = "exact"
     use_iforest: bool = True
     use_prophet: bool = True
     seed: int = Field(default=0, ge=0, strict=True)  # forest seed (each year: seed + year)

@@ -85,9 +85,16 @@ def _reference_pass(close, valid, sigma, mu, th: Thresholds):
     unit = np.zeros(n, dtype=bool)
     split = np.full(n, np.nan)
     prev = clean = np.nan
+    # no split ratio within split_tolerance of a smaller move: skip the search (same result)
+    split_reach = float(np.min(np.abs(LOG_SPLITS))) - th.split_tolerance
+    # Python lists: indexing them per row is several times cheaper than numpy scalars
+    closes, valids = np.asarray(close, dtype="float64").tolist(), np.asarray(valid).tolist()
+    sigmas = np.asarray(sigma, dtype="float64").tolist()
+    mus = np.asarray(mu, dtype="float64").tolist()
+    unit_tol, jump_warn_z = th.unit_tolerance, th.jump_warn_z
     for i in range(n):
-        c = close[i]
-        if not valid[i]:
+        c = closes[i]
+        if not valids[i]:
             continue
         if prev != prev:  # first valid bar: nothing to compare with
             prev = clean = c
@@ -95,16 +102,16 @@ def _reference_pass(close, valid, sigma, mu, th: Thresholds):
         a, b = math.log(c / prev), math.log(c / clean)
         r, x = (prev, a) if abs(a) <= abs(b) else (clean, b)
         lr[i], ref[i] = x, r
-        s = sigma[i] if sigma[i] == sigma[i] else 0.02
-        m = mu[i] if mu[i] == mu[i] else 0.0
-        if abs(abs(x) - LOG_UNIT) < th.unit_tolerance:
+        s = sigmas[i] if sigmas[i] == sigmas[i] else 0.02
+        m = mus[i] if mus[i] == mus[i] else 0.0
+        if abs(abs(x) - LOG_UNIT) < unit_tol:
             unit[i] = True
-        else:
+        elif abs(x) > split_reach:
             k = int(np.argmin(np.abs(LOG_SPLITS - x)))
             if abs(LOG_SPLITS[k] - x) < th.split_tolerance and abs(x - m) / s >= th.split_min_z:
                 split[i] = SPLIT_RATIOS[k]
         prev = c
-        if not unit[i] and split[i] != split[i] and abs(x - m) / s < th.jump_warn_z:
+        if not unit[i] and split[i] != split[i] and abs(x - m) / s < jump_warn_z:
             clean = c
     return lr, ref, unit, split
 

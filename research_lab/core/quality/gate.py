@@ -18,6 +18,7 @@ and an analyst acknowledges with :func:`acknowledge` (``research-lab quality ack
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -80,14 +81,19 @@ def acknowledged_mask(scores, overrides):
     return pd.Series(found == scores["bars_version"].to_numpy(), index=scores.index)
 
 
-def open_criticals(store, symbol: str | None = None) -> list[OpenAnomaly]:
-    """Open critical anomalies of ``symbol`` (all symbols when None), by symbol and session."""
+def open_criticals(store, symbol: str | Sequence[str] | None = None) -> list[OpenAnomaly]:
+    """Open critical anomalies of ``symbol`` (several symbols: one query for all; all symbols
+    when None), by symbol and session."""
     from research_lab.core.marketdata.store import read_overrides, read_scores
 
     scores = read_scores(store, symbol, severities=[CRITICAL])
     if scores.empty:
         return []
-    overrides = read_overrides(store, symbol)
+    if symbol is None or isinstance(symbol, str):
+        overrides = read_overrides(store, symbol)
+    else:  # analysts' verdicts: a small table, read whole and filtered
+        overrides = read_overrides(store)
+        overrides = overrides[overrides["symbol"].isin(set(scores["symbol"]))]
     open_rows = scores[~acknowledged_mask(scores, overrides).to_numpy()]
     return [
         OpenAnomaly(

@@ -21,8 +21,10 @@ split-adjusted log volume; a symbol without volume (an index) gets no volume sco
 session whose volume residual is beyond the warning threshold, the next session is anchored on
 the forecast instead of that actual.
 
-Cost: two fits per calendar year (~0.07 s each, most of it cmdstan's process start and JSON),
-so a 5,000-session history costs ~40 fits, ~3 s.
+Cost: two fits per calendar year. Prophet's mode is solved in-process by default
+(:mod:`.prophet_map`, ~2 ms a fit, so a 5,000-session history costs ~40 fits, ~0.1 s);
+``SentinelConfig(prophet_solver="cmdstan")`` fits with Prophet itself (~70 ms a fit, most of
+it cmdstan's process start, JSON and pandas).
 """
 
 from __future__ import annotations
@@ -41,8 +43,22 @@ IQR_TO_SIGMA = 1.0 / 1.349
 N_CHANGEPOINTS = 10
 
 
-def _fit_predict(ds: np.ndarray, y: np.ndarray, train: np.ndarray) -> np.ndarray:
-    """Prophet fitted on (ds, y)[train]; the forecast for every ds."""
+def _fit_predict(ds: np.ndarray, y: np.ndarray, train: np.ndarray,
+                 solver: str = "exact") -> np.ndarray:
+    """Prophet fitted on (ds, y)[train]; the forecast for every ds. ``solver`` "exact" is the
+    model's MAP computed in-process (:mod:`.prophet_map`, ~2 ms); "cmdstan" is Prophet itself
+    (cmdstan's L-BFGS in a child process, ~70 ms, stopping short of the mode)."""
+    if solver == "exact":
+        from .prophet_map import fit_map
+
+        ds = np.asarray(ds, dtype="datetime64[ns]")
+        y = np.asarray(y, dtype="float64")
+        return fit_map(ds[train], y[train], N_CHANGEPOINTS).forecast(ds)
+    return _prophet_fit_predict(ds, y, train)
+
+
+def _prophet_fit_predict(ds: np.ndarray, y: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """The reference: Prophet (cmdstan) fitted on (ds, y)[train]; the forecast for every ds."""
     logging.getLogger("prophet.plot").disabled = True  # "Importing plotly failed" at import
     from prophet import Prophet
 
@@ -143,7 +159,7 @@ def prophet_scores(
         anchor = level[usable[-1]]
         # close: cleaned log level, anchored so the fit only sees the window's own returns
         y = level[span] - anchor
-        yhat = _fit_predict(sessions[span], y, train)
+        yhat = _fit_predict(sessions[span], y, train, cfg.prophet_solver)
         y_obs = prev_level[span] - anchor + np.where(np.isfinite(lr[span]), lr[span], 0.0)
         u = _one_step(y_obs, y, yhat, 1.0)  # a price's forecast error is a random walk
         z = _standardized(u, ok & np.isfinite(u), train, cfg)
@@ -154,7 +170,7 @@ def prophet_scores(
         if vtrain.sum() < cfg.prophet_min_train or np.std(logv[span][vtrain]) < 1e-6:
             continue
         yv = logv[span]
-        vhat = _fit_predict(sessions[span], yv, vtrain)
+        vhat = _fit_predict(sessions[span], yv, vtrain, cfg.prophet_solver)
         uv = _one_step(yv, yv, vhat, _rho(yv - vhat, vtrain))
         vok = ok & (volume[span] > 0) & np.isfinite(uv)
         zv = _standardized(uv, vok, vtrain, cfg)

@@ -36,16 +36,19 @@ SCORE_ROW_COLUMNS = (
 )
 
 
-def _versions(bars: pd.DataFrame) -> dict[date, str]:
-    """The store's data version of each session's bars (what overrides are tied to)."""
+def _versions(bars: pd.DataFrame, wanted: Sequence[date]) -> dict[date, str]:
+    """The store's data version of the bars of each ``wanted`` session (what overrides are tied
+    to); only those sessions are hashed, not the context read before them."""
     from research_lab.core.marketdata.schema import BAR_COLUMNS
     from research_lab.core.marketdata.store._bars import session_versions
 
     if not len(bars) or any(c not in bars.columns for c in BAR_COLUMNS):
         return {}
 
-    frame = bars.copy()
-    frame["session"] = pd.to_datetime(frame["session"]).dt.normalize().astype("datetime64[ns]")
+    days = pd.to_datetime(bars["session"]).dt.normalize().astype("datetime64[ns]")
+    keep = days.isin(pd.DatetimeIndex(pd.to_datetime(list(wanted)))).to_numpy()
+    frame = bars[keep].copy()
+    frame["session"] = days[keep]
     return session_versions(frame)
 
 
@@ -91,19 +94,18 @@ def score_bars(
 
         ev["prophet_close_z"], ev["prophet_volume_z"] = prophet_scores(ev, score_mask, th, cfg)
 
-    versions = _versions(bars)
+    versions = _versions(bars, wanted)
     first_bar = min(have) if have else None
     rows = []
-    by_day = {d: i for i, d in enumerate(ev["session"].dt.date)}
-    tuples = list(ev.itertuples(index=False))
+    scored = ev[score_mask]  # decide() only the rows asked for, not the context
+    by_day = dict(zip(scored["session"].dt.date, scored.itertuples(index=False)))
     for day in wanted:
-        i = by_day.get(day)
-        if i is None:
+        row = by_day.get(day)
+        if row is None:
             after_first = first_bar is not None and day > first_bar
             severity, reasons, fired = missing_row(day in exchange, after_first)
             values = (np.nan,) * 5
         else:
-            row = tuples[i]
             severity, reasons, fired = decide(row, th)
             values = (row.jump_z, row.ratio, row.if_score, row.prophet_close_z, row.prophet_volume_z)
         rows.append((symbol, pd.Timestamp(day), versions.get(day, "empty"), severity,

@@ -46,28 +46,34 @@ def score_quality(
     thresholds_path: str | None = None,
     use_iforest: bool = True,
     use_prophet: bool = True,
+    workers: int | None = None,
 ) -> ScoringRun:
     """Score ``requests`` (symbol -> sessions) and write the scores (one transaction per
-    symbol); returns what was scored and which of those partitions are open criticals."""
+    symbol); returns what was scored and which of those partitions are open criticals.
+
+    ``workers``: processes scoring symbols in parallel (None: the CPUs this process may use;
+    1: in this process). The scores do not depend on it (``core.quality.parallel``)."""
     from research_lab.core.quality.config import SentinelConfig
     from research_lab.core.quality.gate import open_criticals
-    from research_lab.core.quality.sentinel import score_partitions
+    from research_lab.core.quality.parallel import check_workers, score_many
     from research_lab.core.quality.thresholds import load_thresholds
     from research_lab.core.settings import load_settings
 
     if not requests:
         raise ValueError("no partition to score")
+    n_workers = check_workers(workers)
     book = load_thresholds(thresholds_path).with_stale_run(load_settings().stale_run)
     cfg = SentinelConfig(use_iforest=use_iforest, use_prophet=use_prophet)
-    runs = tuple(score_partitions(store, sym, days, calendar=calendar, book=book, config=cfg)
-                 for sym, days in requests.items())
-    open_lines: list[str] = []
-    warning_lines: list[str] = []
-    for run in runs:
-        scored = set(run.sessions)
-        open_lines += [f"{a.symbol} {a.session}: {a.reasons[0] if a.reasons else ''}"
-                       for a in open_criticals(store, run.symbol) if a.session in scored]
-        warning_lines += [f"{run.symbol} {d}: {why}" for d, why in run.warnings]
+    runs = score_many(store, requests, calendar=calendar, book=book, config=cfg,
+                      workers=n_workers)
+    scored = {(run.symbol, d) for run in runs for d in run.sessions}
+    flagged = [run.symbol for run in runs if run.criticals]  # one query for all of them
+    order = {sym: i for i, sym in enumerate(flagged)}
+    found = sorted(open_criticals(store, flagged) if flagged else [],
+                   key=lambda a: (order.get(a.symbol, len(order)), a.session))
+    open_lines = [f"{a.symbol} {a.session}: {a.reasons[0] if a.reasons else ''}"
+                  for a in found if (a.symbol, a.session) in scored]
+    warning_lines = [f"{run.symbol} {d}: {why}" for run in runs for d, why in run.warnings]
     return ScoringRun(runs, tuple(open_lines), tuple(warning_lines), str(book.path or "built-in"))
 
 

@@ -222,8 +222,8 @@ def test_crash_mid_insert_keeps_the_old_rows(store: BarStore, monkeypatch) -> No
     before = snapshot(store)
     real_insert = _partitions.bulk_insert
 
-    def insert_half_then_crash(conn, table, columns, rows):
-        real_insert(conn, table, columns, rows[: len(rows) // 2])
+    def insert_half_then_crash(conn, table, frame):
+        real_insert(conn, table, frame.iloc[: len(frame) // 2])
         raise RuntimeError("simulated crash after a partial insert")
 
     monkeypatch.setattr(_partitions, "bulk_insert", insert_half_then_crash)

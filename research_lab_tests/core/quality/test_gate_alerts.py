@@ -68,6 +68,22 @@ def test_open_critical_blocks_until_acknowledged(store, calendar, synthetic_bars
     assert [a.session for a in open_criticals(store, "ACME")] == [BAD_DAY]
 
 
+def test_open_criticals_of_several_symbols_in_one_call(store, calendar, synthetic_bars):
+    """A list of symbols: each one's open criticals, acknowledgements applied per symbol."""
+    wayne = synthetic_bars.assign(symbol="WAYNE")
+    store.write_partitions("WAYNE", wayne["session"].dt.date, wayne, source="test")
+    row = wayne[wayne["session"] == pd.Timestamp(BAD_DAY)].copy()
+    for col in ("open", "high", "low", "close", "adj_close"):
+        row[col] *= 100.0
+    store.write_partitions("WAYNE", [BAD_DAY], row, source="test")
+    score_partitions(store, "WAYNE", [BAD_DAY], calendar=calendar, config=NO_PROPHET)
+    both = open_criticals(store, ["WAYNE", "ACME"])
+    assert [(a.symbol, a.session) for a in both] == [("ACME", BAD_DAY), ("WAYNE", BAD_DAY)]
+    acknowledge(store, "WAYNE", BAD_DAY, verdict="confirmed", reason="cents", author="ana")
+    assert [a.symbol for a in open_criticals(store, ["ACME", "WAYNE"])] == ["ACME"]
+    assert [a.symbol for a in open_criticals(store, ["WAYNE"])] == []
+
+
 def test_acknowledging_needs_a_score_and_a_valid_verdict(store):
     with pytest.raises(ValueError, match="no anomaly score stored for ACME 2019-07-01"):
         acknowledge(store, "ACME", date(2019, 7, 1), verdict="false_positive", reason="x", author="a")

@@ -49,7 +49,7 @@ def test_fast_forecast_equals_prophet_predict():
     rng = np.random.default_rng(2)
     y = np.cumsum(rng.normal(0, 0.02, 300)) + 0.1 * (days.dayofweek == 0)
     train = np.arange(300) < 220
-    yhat = prophet_scores._fit_predict(days.to_numpy(), y, train)
+    yhat = prophet_scores._fit_predict(days.to_numpy(), y, train, "cmdstan")
     model = Prophet(yearly_seasonality=False, weekly_seasonality=True, daily_seasonality=False,
                     n_changepoints=prophet_scores.N_CHANGEPOINTS, scaling="minmax",
                     uncertainty_samples=0)

@@ -28,7 +28,7 @@ universe configured or the process. Each symbol's path is drawn once from a fixe
 (``start``) with a NumPy generator seeded from ``seed`` and a SHA-256 of the symbol (Python's
 ``hash()`` is salted per process); every random array has a fixed length (:data:`CAPACITY`
 sessions) so that a longer calendar never shifts earlier draws. Paths are cached per process;
-a fetch is a slice.
+a fetch builds the frame of the requested slice only.
 
 Like a live feed, the source shows bars only up to the last completed session (or ``end``).
 """
@@ -48,7 +48,6 @@ from research_lab.core.marketdata.schema import empty_bars, validate_bars
 from research_lab.core.marketdata.sources._base import (
     BarSource,
     SourceError,
-    between,
     check_range,
     resolve_calendar,
 )
@@ -169,20 +168,16 @@ def _path(seed: int, symbol: str) -> dict[str, np.ndarray]:
     return {**bars, "adj_close": np.maximum(adj, 1e-6), "volume": np.round(volume)}
 
 
-@lru_cache(maxsize=256)
-def _frame(seed: int, symbol: str, origin: dt.date, calendar_name: str) -> pd.DataFrame:
-    """The validated bar frame of one symbol from the origin to the calendar's end."""
+@lru_cache(maxsize=8)
+def _clock(origin: dt.date, calendar_name: str) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """(sessions, close instants) from the origin to the calendar's end: the same for every
+    symbol, so computed once."""
     cal = TradingCalendar(calendar_name)
     sessions = cal.session_index(origin, cal.last_session)
-    n = len(sessions)
-    if n > CAPACITY:
-        raise ValueError(f"{n} sessions from {origin} exceed the generator's {CAPACITY}")
-    path = _path(seed, symbol)
-    frame = pd.DataFrame(
-        {"symbol": symbol, "session": sessions, "timestamp": cal.close_instants(sessions),
-         **{k: v[:n] for k, v in path.items()}}
-    )
-    return validate_bars(frame, source=f"synthetic:{symbol}")
+    if len(sessions) > CAPACITY:
+        raise ValueError(
+            f"{len(sessions)} sessions from {origin} exceed the generator's {CAPACITY}")
+    return sessions, cal.close_instants(sessions)
 
 
 class SyntheticSource(BarSource):
@@ -231,8 +226,16 @@ class SyntheticSource(BarSource):
         end = min(end, self.available_until())
         if end < max(start, self.start):
             return empty_bars()
-        frame = _frame(self.seed, sym, self.start, self.calendar.name)
-        return between(frame, max(start, self.start), end)
+        # only the requested rows are built (a nightly fetch is one row of a cached path)
+        sessions, closes = _clock(self.start, self.calendar.name)
+        lo = int(sessions.searchsorted(pd.Timestamp(max(start, self.start)), "left"))
+        hi = int(sessions.searchsorted(pd.Timestamp(end), "right"))
+        path = _path(self.seed, sym)
+        frame = pd.DataFrame(
+            {"symbol": sym, "session": sessions[lo:hi], "timestamp": closes[lo:hi],
+             **{k: v[lo:hi] for k, v in path.items()}}
+        )
+        return validate_bars(frame, source=f"synthetic:{sym}")
 
     def regimes(self, start: Any, end: Any) -> pd.Series:
         """The market regime ("calm", "volatile", "crash") of each session: the ground truth."""

@@ -31,6 +31,7 @@ Layout
     ``_partitions.py`` the generic partition-replace helper (reuse it for anomaly scores)
     ``_bars.py``       pure bar checks, per-session versions, frame building
     ``_backend.py``    URLs, engines, write transactions, bulk inserts per backend
+    ``_pgcopy.py``     frames as PostgreSQL binary ``COPY`` (the bulk write of the bars and ledger)
     ``_scores.py``     the ``anomaly_scores`` table (same keys as the bars) written by the data
                        quality sentinel through the partition-replace helper
     ``_annotations.py`` analyst overrides of anomalies and the alert delivery log

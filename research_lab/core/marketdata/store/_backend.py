@@ -12,9 +12,10 @@
   queue instead of failing); PostgreSQL takes a transaction-scoped advisory lock named after what
   is written (writers of the same symbol queue; different symbols write in parallel).
   Commit on success, rollback on any exception.
-- :func:`bulk_insert` is ``COPY ... FROM STDIN`` on PostgreSQL (the bulk path: one statement
-  streams every row; floats written with ``repr`` so they round-trip bit for bit, NaN as
-  ``NaN``, None as NULL) and one ``executemany`` on SQLite.
+- :func:`insert_tuples` is ``COPY ... FROM STDIN`` (CSV) on PostgreSQL (one statement streams
+  every row; floats written with ``repr`` so they round-trip bit for bit, NaN as ``NaN``, None
+  as NULL) and one ``executemany`` on SQLite. Frames of the store's tables go through
+  ``_partitions.bulk_insert`` (binary COPY, :mod:`._pgcopy`).
 
 Reads on SQLite run outside any explicit transaction (the driver only opens one before DML),
 so a read is exactly one statement on both backends.
@@ -137,10 +138,12 @@ def write_transaction(
         yield conn
 
 
-def bulk_insert(
+def insert_tuples(
     conn: Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple]
 ) -> None:
-    """Insert ``rows`` (tuples in ``columns`` order, driver-ready values) into ``table``."""
+    """Insert ``rows`` (tuples in ``columns`` order, driver-ready values) into ``table``: CSV
+    COPY on PostgreSQL, one ``executemany`` on SQLite. (Frames of the store's tables take the
+    faster binary COPY of ``_partitions.bulk_insert``.)"""
     if not rows:
         return
     quote = conn.dialect.identifier_preparer.quote
@@ -156,8 +159,16 @@ def bulk_insert(
             except psycopg2.IntegrityError as exc:  # the raw cursor bypasses SQLAlchemy's wrapping
                 raise sa.exc.IntegrityError(sql, None, exc) from exc
     else:
+        import sqlite3
+
         marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(f"INSERT INTO {target} ({names}) VALUES ({marks})", list(rows))
+        cursor = conn.connection.dbapi_connection.cursor()  # the driver's own executemany
+        try:
+            cursor.executemany(f"INSERT INTO {target} ({names}) VALUES ({marks})", rows)
+        except sqlite3.IntegrityError as exc:  # the raw cursor bypasses SQLAlchemy's wrapping
+            raise sa.exc.IntegrityError("INSERT", None, exc) from exc
+        finally:
+            cursor.close()
 
 
 def _copy_buffer(rows: Sequence[tuple]):

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..quarantine import QUARANTINE_RULE
-from ._partitions import replace_partitions
+from ._partitions import delete_sessions, replace_partitions
 from ._scores import SCORE_FLOAT_COLUMNS, anomaly_scores, score_versions
 from ._tables import market_partitions, metadata
 
@@ -56,8 +56,7 @@ def replace_quarantine(
     undated rows), and keep the sessions' quarantine anomalies in step. Inside a transaction."""
     t = quarantined_rows
     days = list(sessions)
-    for i in range(0, len(days), 1000):
-        conn.execute(sa.delete(t).where(t.c.symbol == symbol, t.c.session.in_(days[i:i + 1000])))
+    delete_sessions(conn, t, [(symbol, days)])
     conn.execute(sa.delete(t).where(t.c.symbol == symbol, t.c.session.is_(None)))
     if rejects:
         conn.execute(sa.insert(t), [
@@ -93,11 +92,14 @@ def _clear_quarantine_scores(conn: Connection, symbol: str, sessions: Sequence[d
     """Remove the quarantine anomalies of sessions that are now clean (score rows whose rules
     include the quarantine rule, and their ledger rows)."""
     a, lp = anomaly_scores, market_partitions
-    for i in range(0, len(sessions), 1000):
-        chunk = list(sessions[i:i + 1000])
-        hit = list(conn.execute(sa.select(a.c.session).where(
-            a.c.symbol == symbol, a.c.session.in_(chunk),
-            a.c.rules.like(f"%{QUARANTINE_RULE}%"))).scalars())
+    if not len(sessions):
+        return
+    wanted = set(sessions)
+    flagged = [s for s in conn.execute(sa.select(a.c.session).where(
+        a.c.symbol == symbol, a.c.session.between(min(sessions), max(sessions)),
+        a.c.rules.like(f"%{QUARANTINE_RULE}%"))).scalars() if s in wanted]
+    for i in range(0, len(flagged), 1000):
+        hit = flagged[i:i + 1000]
         if hit:
             conn.execute(sa.delete(a).where(a.c.symbol == symbol, a.c.session.in_(hit)))
             conn.execute(sa.delete(lp).where(lp.c.dataset == a.name, lp.c.symbol == symbol,

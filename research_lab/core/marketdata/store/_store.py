@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
@@ -20,7 +20,7 @@ from ._bars import (
     normalize_symbol,
     session_versions,
 )
-from ._partitions import delete_symbol_rows, ledger_query, replace_partitions
+from ._partitions import delete_symbol_rows, ledger_query, replace_many
 from ._quarantine import delete_quarantine, replace_quarantine
 from ._queries import bars_query, ledger_frame
 from ._tables import ensure_schema, market_bars, utc_now
@@ -40,6 +40,8 @@ class WriteSummary:
     data_version: str  # schema.data_version of all the written bars ("empty" for none)
     first_timestamp: pd.Timestamp | None
     last_timestamp: pd.Timestamp | None
+    # schema.data_version of each written session that has bars (the ledger's versions)
+    session_versions: Mapping[date, str] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
         span = f"{self.sessions[0]}..{self.sessions[-1]}" if self.sessions else "-"
@@ -156,11 +158,12 @@ class BarStore:
         names = sorted({f"{market_bars.name}:{p[0]}" for p in prepared})
         try:
             with write_transaction(self.engine, lock_name=names[0], more_locks=names[1:]) as conn:
+                replace_many(
+                    conn, market_bars, [(sym, days, frame, versions)
+                                        for sym, days, frame, versions, _ in prepared],
+                    source=source, written_at=now,
+                )
                 for sym, days, frame, versions, rejects in prepared:
-                    replace_partitions(
-                        conn, market_bars, frame, symbol=sym, sessions=days, versions=versions,
-                        source=source, written_at=now,
-                    )
                     replace_quarantine(conn, sym, days, rejects, versions, now)
         except sa.exc.IntegrityError as exc:
             if len(prepared) > 1:
@@ -181,8 +184,9 @@ class BarStore:
                 data_version=data_version(frame),
                 first_timestamp=frame["timestamp"].iloc[0] if len(frame) else None,
                 last_timestamp=frame["timestamp"].iloc[-1] if len(frame) else None,
+                session_versions=versions,
             )
-            for sym, days, frame, _, _ in prepared
+            for sym, days, frame, versions, _ in prepared
         ]
 
     def _describe_conflict(self, symbol: str, days: Sequence[date], frame: pd.DataFrame) -> str:
