@@ -17,23 +17,32 @@ headless Chromium: once cold (a fresh browser context, the page's first load sin
 webserver started) and ``--warm`` times more in the same context (the median is reported). A
 page has answered when its content shows the instance's data, not a spinner:
 
-- partitions: ``/assets/market_data?view=partitions``: the "Materialized (N)" count and the
-  partition status grid, no "Loading" left;
-- checks: ``?view=checks``: every check's name with its latest evaluation's status;
-- events: ``?view=events``: a materialization row of the event list;
-- overview: ``/assets/market_data`` (its default tab): the latest materialization's time;
-- catalog: ``/assets``: the ``market_data`` row.
+- partitions: ``/assets/market_data?view=partitions``: the "Materialized (N)" and "Missing (N)"
+  counts and both dimensions' lists (the date list's keys);
+- checks: ``?view=checks``: every check's name, a check status, the selected check's latest
+  evaluation;
+- events: ``?view=events``: the newest materialization's "Partition ... materialized" and its
+  metadata;
+- overview: ``/assets/market_data`` (its default tab): the latest materialization's partition
+  key and the latest check results;
+- catalog: ``/assets``: the ``market_data`` row with a partition count;
 
-Prints seconds per page (cold and warm median), PASS/FAIL against ``--goal`` (2 s), the
-slowest GraphQL request of each load (server time as the browser saw it), and ``uptime``'s
-load average; then replays the partitions page's slowest GraphQL request with ``urllib`` to
-separate the server's time from the browser's. Screenshots of each load at the moment it
-answered go to ``--shots`` (default: a new temporary folder, printed), never into the repository.
+and, for every page, no spinner and no "Loading", "Fetching" or "Refreshing data" text left.
+A page that does not answer within ``--timeout`` counts as ``inf`` (FAIL).
+
+Prints seconds per page (cold and warm median), PASS/FAIL of each against ``--goal`` (2 s),
+the three slowest GraphQL requests of the cold load (request to response, as the browser saw
+them) and ``uptime``'s load average; then replays the partitions page's own GraphQL query
+(``PartitionHealthQuery``) and its slowest one with ``urllib`` (1 + ``--warm`` times) to separate
+the server's time from the browser's. Exit code 1 when a page fails the goal. Screenshots of
+each load at the moment it answered, and the webserver's log, go to ``--shots`` (default: a
+new temporary folder, printed), never into the repository.
 
 ``--backfill`` then launches a backfill of every ``market_data`` partition from the webserver,
-starts ``dagster-daemon`` and times until the daemon has submitted its run and the backfill
-ended. That executes the asset: use it on a throwaway ``ui_instance.py`` instance (its
-``market_data`` ingests nothing), not on an instance whose asset would ingest everything.
+starts ``dagster-daemon`` and times until the daemon has submitted the first run, and follows
+the backfill until it ended or ``--backfill-timeout``. That executes the asset: use it on a
+throwaway ``ui_instance.py`` instance (its ``market_data`` ingests nothing), not on an
+instance whose asset would ingest everything.
 Needs ``/usr/bin/chromium`` and the playwright client (``scripts/install-browser``).
 """
 
@@ -97,16 +106,23 @@ def location_loaded(base: str) -> bool:
     return bool(entries) and all(e["loadStatus"] == "LOADED" for e in entries)
 
 
+def dagster_env(home: Path, store_url: str | None) -> dict[str, str]:
+    """The environment of the webserver and the daemon: the instance, the repository importable,
+    the store when given."""
+    env = {**os.environ, "DAGSTER_HOME": str(home.resolve()), "PYTHONUNBUFFERED": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    if store_url:
+        env["RESEARCH_LAB_STORE_URL"] = store_url
+    return env
+
+
 class Webserver:
     """``dagster-webserver`` over ``home`` in its own process group; a context manager."""
 
     def __init__(self, home: Path, workspace: Path, store_url: str | None, log: Path):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "DAGSTER_HOME": str(home.resolve()), "PYTHONUNBUFFERED": "1"}
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-        if store_url:
-            env["RESEARCH_LAB_STORE_URL"] = store_url
+        env = dagster_env(home, store_url)
         self.log = log
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
@@ -157,7 +173,8 @@ def _no_spinner(page) -> None:
     """Wait until no loading indicator is left on the page."""
     page.wait_for_function(
         """() => !document.querySelector('[role="progressbar"], .bp5-spinner, .bp4-spinner')
-              && !/Loading|Fetching|fetching statuses|Refreshing data/.test(document.body.innerText)""")
+              && !/Loading|Fetching|fetching statuses|Refreshing data/
+                   .test(document.body.innerText)""")
 
 
 def _visible(page, *locators) -> None:
@@ -278,16 +295,19 @@ def print_page(name: str, cold: Load, warm: list[Load]) -> None:
           f"({', '.join(f'{w.seconds:.2f}' for w in warm)})  {gq}; {load()}", flush=True)
 
 
-LAUNCH_BACKFILL = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
+LAUNCH_BACKFILL = """mutation($p: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $p) {
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message }
   ... on UnauthorizedError { message } } }"""
 BACKFILL = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
   __typename ... on PartitionBackfill { status numPartitions error { message }
     runs(limit: 10) { runId status } } ... on PythonError { message } }
-  runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) { ... on Runs { count } } }"""
+  runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) {
+    ... on Runs { count } } }"""
 
 
-def graphql_data(base: str, query: str, variables: dict, timeout: float = 600) -> tuple[float, dict]:
+def graphql_data(base: str, query: str, variables: dict,
+                 timeout: float = 600) -> tuple[float, dict]:
     seconds, payload = post_graphql(
         base, json.dumps({"query": query, "variables": variables}).encode(), timeout)
     if payload.get("errors"):
@@ -310,13 +330,11 @@ def backfill(base: str, home: Path, workspace: Path, store_url: str | None, logd
     bid = result["backfillId"]
     _, data = graphql_data(base, BACKFILL, {"id": bid})
     n = data["partitionBackfillOrError"].get("numPartitions")
-    print(f"  backfill {bid} of all {n if n is None else format(n, ',')} partitions requested from the webserver in "
+    count = "?" if n is None else format(n, ",")
+    print(f"  backfill {bid} of all {count} partitions requested from the webserver in "
           f"{seconds:.1f} s; {load()}", flush=True)
     daemon_log = logdir / "daemon.log"
-    env = {**os.environ, "DAGSTER_HOME": str(home.resolve()), "PYTHONUNBUFFERED": "1"}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    if store_url:
-        env["RESEARCH_LAB_STORE_URL"] = store_url
+    env = dagster_env(home, store_url)
     t0 = time.monotonic()
     with open(daemon_log, "wb") as out:
         daemon = subprocess.Popen(
@@ -335,9 +353,10 @@ def backfill(base: str, home: Path, workspace: Path, store_url: str | None, logd
                 print(f"  backfill: first run submitted by the daemon after {first_run:.1f} s "
                       f"({count} run(s) so far); {load()}", flush=True)
             if b.get("status") not in (None, "REQUESTED"):
+                error = f"; error {b['error']['message'][:300]}" if b.get("error") else ""
                 print(f"  backfill: {b['status']} after {time.monotonic() - t0:.1f} s, {count} "
-                      f"run(s), the latest {[r['status'] for r in runs]}{'; error ' + b['error']['message'][:300] if b.get('error') else ''}; "
-                      f"{load()}", flush=True)
+                      f"run(s), the latest {[r['status'] for r in runs]}{error}; {load()}",
+                      flush=True)
                 return
         print(f"  backfill: still {b.get('status')} after {timeout:.0f} s, {count} run(s), the "
               f"latest {[r['status'] for r in runs]} (daemon log: {daemon_log}); {load()}",

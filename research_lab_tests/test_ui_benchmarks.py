@@ -23,7 +23,8 @@ def test_date_keys_of_each_design():
 
 def test_fill_records_each_partition_materialized_with_its_dimensions():
     with dg.DagsterInstance.ephemeral() as instance:
-        ui_instance.fill(instance, "year", ["AAA", "BBB"], ["2023", "2024"], progress=lambda _: None)
+        ui_instance.fill(instance, "year", ["AAA", "BBB"], ["2023", "2024"],
+                         progress=lambda _: None)
         key = dg.AssetKey("market_data")
         assert instance.get_materialized_partitions(key) == {
             "AAA|2023", "AAA|2024", "BBB|2023", "BBB|2024"}
