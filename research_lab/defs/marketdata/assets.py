@@ -21,7 +21,6 @@ naming it, and Dagster marks exactly its partitions failed. Quarantined rows fai
 
 
 import hashlib
-from collections import defaultdict
 from datetime import date, timedelta
 from typing import Optional
 
@@ -144,19 +143,21 @@ def pd_date(value) -> date:
 def year_metadata(year: int, written, ledger, exchange: list[date], source: str,
                   rejects=()) -> dict:
     """The metadata of one (symbol, year) partition: the sessions this run wrote (``written``:
-    ``SessionResult``s), and from the store's ledger of that year (``ledger``) the sessions
-    stored, rows, first/last session and the exchange sessions (``exchange``, closed ones)
-    missing."""
+    a frame of ``SessionResults.frame()`` rows, in session order), and from the store's ledger
+    of that year (``ledger``) the sessions stored, rows, first/last session and the exchange
+    sessions (``exchange``, closed ones) missing."""
+    import pandas as pd
+
     stored = {pd_date(s): int(r) for s, r in zip(ledger["session"], ledger["rows"])}
     with_bars = sorted(d for d, r in stored.items() if r > 0)
     missing = [d for d in exchange if stored.get(d, 0) == 0]
-    written_days = [r.session for r in written]
+    written_days = [pd_date(d) for d in written["session"]]
     md = {
         "year": dg.MetadataValue.int(year),
         "sessions_written": dg.MetadataValue.int(len(written)),
         "written": dg.MetadataValue.text(
             f"{written_days[0]}..{written_days[-1]}" if written_days else "none"),
-        "rows_written": dg.MetadataValue.int(sum(r.rows for r in written)),
+        "rows_written": dg.MetadataValue.int(int(written["rows"].sum())),
         "sessions_stored": dg.MetadataValue.int(len(stored)),
         "rows": dg.MetadataValue.int(sum(stored.values())),
         "missing_sessions": dg.MetadataValue.int(len(missing)),
@@ -170,11 +171,13 @@ def year_metadata(year: int, written, ledger, exchange: list[date], source: str,
         more = f" and {len(missing) - MISSING_LISTED} more" if len(missing) > MISSING_LISTED else ""
         md["missing"] = dg.MetadataValue.text(
             ", ".join(d.isoformat() for d in missing[:MISSING_LISTED]) + more)
-    last = next((r for r in reversed(written) if r.rows), None)
-    if last is not None:
-        md["last_timestamp"] = dg.MetadataValue.timestamp(last.last_timestamp.to_pydatetime())
-        md["last_close"] = dg.MetadataValue.float(last.last_close)
-    quarantined = sum(r.quarantined for r in written)
+    with_rows = written[written["rows"] > 0]
+    if len(with_rows):
+        last = with_rows.iloc[-1]
+        md["last_timestamp"] = dg.MetadataValue.timestamp(
+            pd.Timestamp(last["last_timestamp"]).to_pydatetime())
+        md["last_close"] = dg.MetadataValue.float(float(last["last_close"]))
+    quarantined = int(written["quarantined"].sum())
     if quarantined:
         days = set(written_days)
         reasons = [r.describe() for r in rejects if r.session is None or r.session in days]
@@ -185,29 +188,35 @@ def year_metadata(year: int, written, ledger, exchange: list[date], source: str,
 
 def year_records(report, store, calendar, now) -> list[PartitionRecord]:
     """One record per (symbol, year) this run wrote, with the year's metadata and version (the
-    store's ledger of those years read in one query)."""
+    store's ledger of those years read in one query, grouped once: linear in the sessions)."""
+    import pandas as pd
+
     from research_lab.core.marketdata.store import ledger_range
 
-    by_key: dict[tuple[str, int], list] = defaultdict(list)
+    written = {}
     for summary in report.summaries:
-        for result in summary.per_session:
-            by_key[summary.symbol, result.session.year].append(result)
-    if not by_key:
+        frame = summary.per_session.frame()
+        if len(frame):
+            years = pd.DatetimeIndex(pd.to_datetime(frame["session"])).year
+            for year, part in frame.groupby(years, sort=True):
+                written[summary.symbol, int(year)] = part
+    if not written:
         return []
-    years = sorted({y for _, y in by_key})
-    ledger = ledger_range(store, sorted({s for s, _ in by_key}),
+    years = sorted({y for _, y in written})
+    ledger = ledger_range(store, sorted({s for s, _ in written}),
                           date(years[0], 1, 1), date(years[-1], 12, 31))
-    ledger_years = ledger["session"].dt.year if len(ledger) else ledger["session"]
+    ledger_by = ({} if not len(ledger) else
+                 dict(iter(ledger.groupby([ledger["symbol"], ledger["session"].dt.year]))))
+    empty = ledger.iloc[:0]
     last_closed = calendar.last_completed_session(now) or date.min
     exchange = {y: calendar.sessions(date(y, 1, 1), min(date(y, 12, 31), last_closed))
                 if date(y, 1, 1) <= last_closed else [] for y in years}
     summaries = {s.symbol: s for s in report.summaries}
     records = []
-    for (symbol, year), written in sorted(by_key.items()):
-        rows = ledger[(ledger["symbol"] == symbol) & (ledger_years == year)]
+    for (symbol, year), part in sorted(written.items()):
         summary = summaries[symbol]
-        md = year_metadata(year, written, rows, list(exchange[year]), summary.source,
-                           summary.rejects)
+        md = year_metadata(year, part, ledger_by.get((symbol, year), empty), list(exchange[year]),
+                           summary.source, summary.rejects)
         records.append(PartitionRecord(market_key(symbol, year), md, md["data_version"].value))
     return records
 
@@ -261,7 +270,8 @@ def market_data(
     for summary in report.summaries:
         days = list(summary.sessions)
         bars = st.read_bars(summary.symbol, days[0] - timedelta(days=CHECK_CONTEXT_DAYS), days[-1])
-        exchange_days = [d for d in cal.sessions(days[0], days[-1]) if d in set(days)]
+        wanted = set(days)
+        exchange_days = [d for d in cal.sessions(days[0], days[-1]) if d in wanted]
         outcomes[summary.symbol] = run_bar_checks(
             bars,
             days,
