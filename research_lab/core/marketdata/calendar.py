@@ -2,7 +2,7 @@
 
 :class:`TradingCalendar` is a small, date-oriented face over the ``exchange_calendars``
 library (New York Stock Exchange, ``"XNYS"``, by default). Everything the lab needs to know
-about exchange time goes through it: the session partitions, the close instant stamped on each
+about exchange time goes through it: the sessions to ingest, the close instant stamped on each
 bar, the sensor that waits for a session to complete, the study that must stop before the
 next open.
 

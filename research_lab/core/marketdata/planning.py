@@ -1,8 +1,9 @@
 """Which partitions to ingest: pure date arithmetic shared by the sensor, the schedule and the CLI.
 
-The ``session`` partitions are every weekday (Monday to Friday) in New York; exchange holidays
-are partitions too, materialized empty. A *range request* asks for a rectangle of partitions:
-some symbols × a contiguous run of weekdays, which Dagster runs as one run.
+Requests are in weekdays (Monday to Friday in New York; the store's ledger records every one,
+an exchange holiday with no bars). A *range request* asks for some symbols × a contiguous run
+of weekdays, which Dagster runs as one run over those symbols' year partitions (the range goes
+in the run's config).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import date, timedelta
 
 @dataclass(frozen=True)
 class RangeRequest:
-    """Ingest ``symbols`` × every weekday partition in [start, end]."""
+    """Ingest ``symbols`` × every weekday in [start, end]."""
 
     symbols: tuple[str, ...]
     start: date
@@ -29,7 +30,7 @@ class RangeRequest:
 
 
 def weekdays(start: date, end: date) -> list[date]:
-    """Every Monday-Friday in [start, end] (the ``session`` partition keys)."""
+    """Every Monday-Friday in [start, end] (the sessions a request asks for)."""
     if end < start:
         return []
     days = []
@@ -98,8 +99,8 @@ def plan_nightly(
 ) -> list[RangeRequest]:
     """The nightly ingest: ``day`` for every symbol (one request), plus each symbol's gaps.
 
-    Gaps are the weekday partitions among the ``lookback`` before ``day`` that are not
-    materialized (a new symbol's gap is the whole look-back window).
+    Gaps are the weekdays among the ``lookback`` before ``day`` that the store does not
+    hold (a new symbol's gap is the whole look-back window).
     """
     day = last_weekday_on_or_before(day)
     if not symbols:

@@ -25,6 +25,11 @@ column type           PostgreSQL type  sent as
 
 :func:`encodable` says whether a table's columns are all in this table (otherwise the caller
 uses the CSV path).
+
+Written here because no maintained library does it for a numpy frame: psycopg2 (the driver of
+the store) copies text it is given, and the binary COPY writers of other clients encode row by
+row in Python, which costs more than the CSV text it replaces. Building the CSV text in Python
+was 2.5 s of a 3.2 s write of 20 symbols × 20 years; the encoder below is a few numpy calls.
 """
 
 from __future__ import annotations
