@@ -12,33 +12,29 @@ dropped afterwards (named ``$BENCH_DB_PREFIX`` + a random suffix; default prefix
 
 import argparse
 import os
+import sys
 import tempfile
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
+sys.path.insert(0, str(Path(__file__).parent))  # bench_db
+
 
 @contextmanager
 def environment(pg_admin: str | None):
+    from bench_db import bench_name, create_database, dagster_storage_yaml, drop_database
+
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         dbname = None
         if pg_admin:
-            import psycopg2
-
-            dbname = f"{os.environ.get('BENCH_DB_PREFIX', 'rl_bench_')}{uuid.uuid4().hex[:8]}"
-            admin = psycopg2.connect(pg_admin)
-            admin.autocommit = True
-            admin.cursor().execute(f'CREATE DATABASE "{dbname}"')
-            url = pg_admin.rsplit("/", 1)[0] + f"/{dbname}"
-            (home / "dagster.yaml").write_text(
-                "storage:\n  postgres:\n    postgres_url: "
-                f"{url.replace('postgresql://', 'postgresql+psycopg2://')}\n"
-            )
+            dbname = bench_name()
+            url = create_database(pg_admin, dbname)
+            (home / "dagster.yaml").write_text(dagster_storage_yaml(url))
             os.environ["RESEARCH_LAB_STORE_URL"] = url
         else:
             (home / "dagster.yaml").write_text("")
@@ -49,8 +45,7 @@ def environment(pg_admin: str | None):
                 yield instance
         finally:
             if dbname:
-                admin.cursor().execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-                admin.close()
+                drop_database(pg_admin, dbname)
 
 
 def scenario(name, pg, symbols, start, end):

@@ -1,9 +1,9 @@
 """A Dagster instance holding N ``market_data`` partitions' bookkeeping, fast (no bars ingested).
 
     PYTHONPATH=. python benchmarks/ui_instance.py --design year --symbols 500 --years 20 \\
-        --home /tmp/s7ui-year --pg postgresql://postgres@127.0.0.1:5432/postgres
+        --home /tmp/ui-year --pg postgresql://postgres@127.0.0.1:5432/postgres
     PYTHONPATH=. python benchmarks/ui_instance.py --design session --symbols 100 --years 5 \\
-        --home /tmp/s7ui-session                                       # embedded (SQLite)
+        --home /tmp/ui-session                                       # embedded (SQLite)
 
 For the partition-design decision: the UI (``benchmarks/ui_pages.py``) and the daemon are
 measured against an instance that holds what Dagster keeps for a universe, without the cost of
@@ -22,7 +22,7 @@ since 2000-01-03 (``research_lab/defs/partitions.py``); ``year`` is symbol × ca
 written (``dagster.yaml``) and kept, with ``location.py`` + ``workspace.yaml``: a code location
 whose ``market_data`` asset has the design's partitions and the same check names, so that
 ``ui_pages.py --dagster-home DIR --workspace DIR/workspace.yaml`` shows that design. With
-``--pg`` (an admin URL) the instance lives in a new database ``s7ui_<design>_<random>``, kept
+``--pg`` (an admin URL) the instance lives in a new database ``rl_ui_<design>_<random>``, kept
 for the UI measurement: drop it afterwards (the script prints the command).
 """
 
@@ -39,6 +39,7 @@ DESIGNS = ("session", "year")
 NEW_YORK = "America/New_York"
 CHECK_NAMES = ("schema_ohlc", "missing_sessions", "stale_prices", "extreme_moves")
 BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))  # bench_db
 
 
 def date_partitions(design: str):
@@ -183,16 +184,10 @@ def _instance_yaml(home: Path, pg_admin: str | None, design: str) -> str | None:
              "  class: QueuedRunCoordinator\n  config:\n    max_concurrent_runs: 2\n"]
     url = None
     if pg_admin:
-        import psycopg2
+        from bench_db import create_database, dagster_storage_yaml
 
-        dbname = f"s7ui_{design}_{uuid.uuid4().hex[:6]}"
-        admin = psycopg2.connect(pg_admin)
-        admin.autocommit = True
-        admin.cursor().execute(f'CREATE DATABASE "{dbname}"')
-        admin.close()
-        url = pg_admin.rsplit("/", 1)[0] + f"/{dbname}"
-        lines.append("storage:\n  postgres:\n    postgres_url: "
-                     f"{url.replace('postgresql://', 'postgresql+psycopg2://')}\n")
+        url = create_database(pg_admin, f"rl_ui_{design}_{uuid.uuid4().hex[:6]}")
+        lines.append(dagster_storage_yaml(url))
     (home / "dagster.yaml").write_text("".join(lines))
     return url
 
@@ -204,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, default=20)
     parser.add_argument("--end-year", type=int, default=2024)
     parser.add_argument("--home", required=True, help="Dagster home to write (must not exist)")
-    parser.add_argument("--pg", help="PostgreSQL admin URL: the instance in a new s7ui_ database")
+    parser.add_argument("--pg", help="PostgreSQL admin URL: the instance in a new rl_ui_ database")
     args = parser.parse_args(argv)
     home = Path(args.home)
     if home.exists():

@@ -7,8 +7,8 @@ and store URL), from the repository root, in one command:
 
 Against an instance of ``benchmarks/ui_instance.py`` (a partition design's bookkeeping only):
 
-    PYTHONPATH=. python benchmarks/ui_pages.py --dagster-home /tmp/s7ui-year \\
-        --workspace /tmp/s7ui-year/workspace.yaml
+    PYTHONPATH=. python benchmarks/ui_pages.py --dagster-home /tmp/ui-year \\
+        --workspace /tmp/ui-year/workspace.yaml
 
 Starts ``dagster-webserver`` on a free port (``--workspace``, default the project's
 ``workspace.yaml``) over the instance in ``--dagster-home`` (``RESEARCH_LAB_STORE_URL`` set to
