@@ -103,6 +103,38 @@ def test_bad_rows_are_quarantined_and_fail_schema_ohlc(lab_env, instance, store,
     assert bad.metadata["rows"].value == 2 and bad.metadata["sessions_stored"].value == 3
 
 
+def test_bad_rows_in_several_years_each_stay_in_their_own_year_partition(
+        lab_env, instance, store, tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "acme.csv").write_text(
+        "Date,Open,High,Low,Close,Adj Close,Volume\n"
+        "2005-03-01,10,11,9,10.5,10.5,1000\n"
+        "2005-03-02,10,8,9,10.5,10.5,1000\n"      # line 3: high below low
+        "2006-05-01,10,11,9,10.5,10.5,1000\n"
+        "2007-06-01,0,11,9,10.5,10.5,1000\n"      # line 5: zero open
+        "2007-06-04,10,11,9,10.5,10.5,1000\n"
+    )
+    resources = {**default_resources(),
+                 "source": SourceResource(kind="csv", csv_dir=str(landing))}
+    result = materialize_range(instance, ["ACME"], date(2005, 3, 1), date(2007, 6, 4),
+                               resources=resources, raise_on_error=False)
+    assert result.success, "bad rows in two years do not fail the run"
+    assert len(store.read_bars("ACME")) == 3
+    details = {e.check_name: e for e in result.get_asset_check_evaluations()}["schema_ohlc"]
+    assert not details.passed
+    assert "line 3" in details.metadata["details"].value
+    assert "line 5" in details.metadata["details"].value  # every bad row named, not the first
+    mats = _materializations(instance)
+    assert mats["ACME|2005"].metadata["quarantined_rows"].value == 1
+    assert "below low" in mats["ACME|2005"].metadata["quarantine"].value
+    assert "quarantined_rows" not in mats["ACME|2006"].metadata
+    assert mats["ACME|2006"].metadata["rows"].value == 1
+    assert mats["ACME|2007"].metadata["quarantined_rows"].value == 1
+    assert "line 5" in mats["ACME|2007"].metadata["quarantine"].value
+    assert "line 3" not in mats["ACME|2007"].metadata["quarantine"].value
+
+
 def test_remove_symbol_from_partitions_and_with_purge_from_the_store(lab_env, instance, store):
     from research_lab.core.marketdata.store import read_scores, write_scores
 
