@@ -79,17 +79,21 @@ def test_each_year_partition_of_a_range_run_has_its_own_metadata(lab_env, instan
     assert old["missing_sessions"].value > 200  # the rest of 2023 was never ingested
 
 
-def test_bad_rows_are_quarantined_and_fail_schema_ohlc(lab_env, instance, store, tmp_path):
+def _landing(tmp_path, csv_text: str) -> dict:
+    """The default resources with a csv source whose landing folder holds ``acme.csv``."""
     landing = tmp_path / "landing"
     landing.mkdir()
-    (landing / "acme.csv").write_text(
+    (landing / "acme.csv").write_text(csv_text)
+    return {**default_resources(), "source": SourceResource(kind="csv", csv_dir=str(landing))}
+
+
+def test_bad_rows_are_quarantined_and_fail_schema_ohlc(lab_env, instance, store, tmp_path):
+    resources = _landing(tmp_path,
         "Date,Open,High,Low,Close,Adj Close,Volume\n"
         "2024-06-03,10,11,9,10.5,10.5,1000\n"
         "2024-06-04,10,8,9,10.5,10.5,1000\n"
         "2024-06-05,10,11,9,10.5,10.5,1000\n"
     )
-    resources = {**default_resources(),
-                 "source": SourceResource(kind="csv", csv_dir=str(landing))}
     result = materialize_range(instance, ["ACME"], date(2024, 6, 3), date(2024, 6, 5),
                                resources=resources, raise_on_error=False)
     assert result.success, "a bad row does not fail the run"
@@ -105,9 +109,7 @@ def test_bad_rows_are_quarantined_and_fail_schema_ohlc(lab_env, instance, store,
 
 def test_bad_rows_in_several_years_each_stay_in_their_own_year_partition(
         lab_env, instance, store, tmp_path):
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    (landing / "acme.csv").write_text(
+    resources = _landing(tmp_path,
         "Date,Open,High,Low,Close,Adj Close,Volume\n"
         "2005-03-01,10,11,9,10.5,10.5,1000\n"
         "2005-03-02,10,8,9,10.5,10.5,1000\n"      # line 3: high below low
@@ -115,8 +117,6 @@ def test_bad_rows_in_several_years_each_stay_in_their_own_year_partition(
         "2007-06-01,0,11,9,10.5,10.5,1000\n"      # line 5: zero open
         "2007-06-04,10,11,9,10.5,10.5,1000\n"
     )
-    resources = {**default_resources(),
-                 "source": SourceResource(kind="csv", csv_dir=str(landing))}
     result = materialize_range(instance, ["ACME"], date(2005, 3, 1), date(2007, 6, 4),
                                resources=resources, raise_on_error=False)
     assert result.success, "bad rows in two years do not fail the run"
